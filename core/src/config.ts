@@ -92,7 +92,7 @@ export function loadConfig(env: Env = process.env): WeftConfig {
       maxNameLength: DEFAULT_LIMITS.maxNameLength,
       maxDepth: DEFAULT_LIMITS.maxDepth,
     },
-    logLevel: env.WEFT_LOG_LEVEL || 'info',
+    logLevel: env.WEFT_LOG_LEVEL || 'warn',
     kafkaBrokers: env.KAFKA_BROKERS || undefined,
     clickhouseUrl: env.CLICKHOUSE_URL || undefined,
     clickhouseDatabase: env.CLICKHOUSE_DATABASE || 'weft',

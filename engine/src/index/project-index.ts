@@ -1,0 +1,321 @@
+import { dayIndex, type Properties, type PropValue, type WeftEvent } from '@weft/core';
+import { DedupTable, eventIdHash } from './dedup-table.js';
+import { f64, u32 } from './growable.js';
+import { RoaringBitmap32 } from './roaring.js';
+import { ValueTable } from './value-table.js';
+
+/** Users of one event on one UTC day, and the rows that put them there. */
+export interface DaySlot {
+  users: RoaringBitmap32;
+  rows: number[];
+}
+
+/** An event as it leaves the index: for timelines and for moving a user to another shard. */
+export interface StoredEvent {
+  event: string;
+  time: number;
+  session_id?: string;
+  properties: Properties;
+  idHi: number;
+  idLo: number;
+}
+
+/** Changes since the last snapshot that are not visible in the new rows alone. */
+export interface PendingChanges {
+  fromRow: number;
+  fromValue: number;
+  newIds: Array<[string, number]>;
+  remaps: Array<[number, number]>;
+  evicted: number[];
+  profiles: Set<number>;
+}
+
+const NO_SESSION = ValueTable.NULL;
+
+/**
+ * Everything one shard knows about one project: columnar rows (time, user, event, session,
+ * event-id hash, interned properties), the identity dictionary, per-(event, day) user
+ * bitmaps with their rows, per-user time-ordered timelines, and profiles. Rows are
+ * immutable except for the user column, which merges rewrite.
+ */
+export class ProjectIndex {
+  readonly values = new ValueTable();
+  readonly time = f64(4096);
+  readonly user = u32(4096);
+  readonly event = u32(4096);
+  readonly session = u32(4096);
+  readonly idHi = u32(4096);
+  readonly idLo = u32(4096);
+  /** Row r's properties are pool pairs (key id, value id) in [propStart[r], propStart[r + 1]). */
+  readonly propStart = u32(4097);
+  readonly propPool = u32(16384);
+
+  /** distinct id -> user number; aliases share a number. */
+  readonly ids = new Map<string, number>();
+  /** user number -> its canonical (latest login) distinct id; '' for a freed number. */
+  readonly names: string[] = [];
+  readonly timelines: number[][] = [];
+  readonly profiles: Array<Properties | undefined> = [];
+  /** event id (in values) -> day -> slot */
+  readonly eventDays = new Map<number, Map<number, DaySlot>>();
+  readonly dedup = new DedupTable();
+  pending: PendingChanges;
+
+  constructor(readonly project: string) {
+    this.propStart.push(0);
+    this.pending = this.freshPending();
+  }
+
+  get rowCount(): number {
+    return this.time.length;
+  }
+
+  get userCount(): number {
+    return this.ids.size;
+  }
+
+  freshPending(): PendingChanges {
+    return {
+      fromRow: this.rowCount,
+      fromValue: this.values.size,
+      newIds: [],
+      remaps: [],
+      evicted: [],
+      profiles: new Set(),
+    };
+  }
+
+  /** Applies events in order; duplicates (same event_id) are skipped. Returns how many were new. */
+  applyEvents(events: readonly WeftEvent[]): number {
+    let applied = 0;
+    for (const e of events) {
+      const [hi, lo] = eventIdHash(this.project, e.event_id);
+      if (!this.dedup.add(hi, lo)) continue;
+      const user = e.event === '$identify' ? this.identify(e) : this.userNumber(e.distinct_id);
+      this.addRow(hi, lo, user, e.event, e.time, e.session_id, e.properties);
+      if (e.$set || e.$set_once) this.updateProfile(user, e.$set, e.$set_once);
+      applied++;
+    }
+    return applied;
+  }
+
+  /** Applies events moved here from another shard; their ids were hashed there. */
+  applyMoved(distinctId: string, events: readonly StoredEvent[], profile: Properties | undefined): void {
+    const user = this.userNumber(distinctId);
+    for (const e of events) {
+      if (!this.dedup.add(e.idHi, e.idLo)) continue;
+      this.addRow(e.idHi, e.idLo, user, e.event, e.time, e.session_id, e.properties);
+    }
+    if (profile) this.updateProfile(user, undefined, profile);
+  }
+
+  userNumber(distinctId: string): number {
+    let n = this.ids.get(distinctId);
+    if (n === undefined) {
+      n = this.names.length;
+      this.names.push(distinctId);
+      this.timelines.push([]);
+      this.profiles.push(undefined);
+      this.ids.set(distinctId, n);
+      this.pending.newIds.push([distinctId, n]);
+    }
+    return n;
+  }
+
+  /** Links the anonymous id of an `$identify` to its login id (DESIGN §4). */
+  private identify(e: WeftEvent): number {
+    const login = e.distinct_id;
+    const anon = e.properties.$anon_distinct_id;
+    if (typeof anon !== 'string' || anon === login) return this.userNumber(login);
+    const u = this.ids.get(login);
+    const a = this.ids.get(anon);
+    if (u === undefined && a === undefined) {
+      const n = this.userNumber(login);
+      this.alias(anon, n);
+      return n;
+    }
+    if (u === undefined) {
+      this.alias(login, a!);
+      this.names[a!] = login;
+      return a!;
+    }
+    if (a === undefined) {
+      this.alias(anon, u);
+      return u;
+    }
+    if (a !== u) this.merge(a, u);
+    return u;
+  }
+
+  private alias(distinctId: string, n: number): void {
+    this.ids.set(distinctId, n);
+    this.pending.newIds.push([distinctId, n]);
+  }
+
+  /** Folds user `from` into user `to`: rows, bitmaps, timeline, profile and every alias. */
+  private merge(from: number, to: number): void {
+    const rows = this.timelines[from]!;
+    const userCol = this.user.data;
+    const eventCol = this.event.data;
+    const timeCol = this.time.data;
+    for (const r of rows) {
+      userCol[r] = to;
+      const slot = this.eventDays.get(eventCol[r]!)!.get(dayIndex(timeCol[r]!))!;
+      slot.users.remove(from);
+      slot.users.add(to);
+    }
+    const merged = this.timelines[to]!.concat(rows);
+    merged.sort((x, y) => timeCol[x]! - timeCol[y]! || x - y);
+    this.timelines[to] = merged;
+    this.timelines[from] = [];
+    const fromProfile = this.profiles[from];
+    if (fromProfile) this.updateProfile(to, undefined, fromProfile);
+    this.profiles[from] = undefined;
+    for (const [id, n] of this.ids) if (n === from) this.ids.set(id, to);
+    this.names[from] = '';
+    this.pending.remaps.push([from, to]);
+  }
+
+  /**
+   * Removes a user and returns its events so another shard can take them (an anonymous id
+   * identified as a login id that lives elsewhere). The ids that pointed at it are forgotten.
+   */
+  evict(distinctId: string): { events: StoredEvent[]; profile: Properties | undefined } | undefined {
+    const n = this.ids.get(distinctId);
+    if (n === undefined) return undefined;
+    const rows = this.timelines[n]!;
+    const events = rows.map((r) => this.storedEvent(r));
+    const eventCol = this.event.data;
+    const timeCol = this.time.data;
+    for (const r of rows) {
+      const slot = this.eventDays.get(eventCol[r]!)!.get(dayIndex(timeCol[r]!))!;
+      slot.users.remove(n);
+      const i = slot.rows.indexOf(r);
+      if (i >= 0) slot.rows.splice(i, 1);
+    }
+    const profile = this.profiles[n];
+    this.timelines[n] = [];
+    this.profiles[n] = undefined;
+    for (const [id, m] of this.ids) if (m === n) this.ids.delete(id);
+    this.names[n] = '';
+    this.pending.evicted.push(n);
+    return { events, profile };
+  }
+
+  addRow(
+    hi: number,
+    lo: number,
+    user: number,
+    eventName: string,
+    time: number,
+    sessionId: string | undefined,
+    props: Properties,
+  ): number {
+    const values = this.values;
+    const ev = values.stringId(eventName);
+    const row = this.time.push(time);
+    this.user.push(user);
+    this.event.push(ev);
+    this.session.push(sessionId === undefined ? NO_SESSION : values.stringId(sessionId));
+    this.idHi.push(hi);
+    this.idLo.push(lo);
+    const pool = this.propPool;
+    for (const key in props) {
+      pool.push(values.stringId(key));
+      pool.push(values.id(props[key] as PropValue));
+    }
+    this.propStart.push(pool.length);
+    this.indexRow(row, user, ev, time);
+    return row;
+  }
+
+  /** Adds a stored row to the derived structures: timeline and (event, day) slot. */
+  indexRow(row: number, user: number, ev: number, time: number): void {
+    const timeline = this.timelines[user]!;
+    const last = timeline.length === 0 ? -1 : timeline[timeline.length - 1]!;
+    if (last < 0 || this.time.data[last]! <= time) timeline.push(row);
+    else timeline.splice(this.insertionPoint(timeline, time), 0, row);
+    let days = this.eventDays.get(ev);
+    if (!days) {
+      days = new Map();
+      this.eventDays.set(ev, days);
+    }
+    const day = dayIndex(time);
+    let slot = days.get(day);
+    if (!slot) {
+      slot = { users: new RoaringBitmap32(), rows: [] };
+      days.set(day, slot);
+    }
+    slot.users.add(user);
+    slot.rows.push(row);
+  }
+
+  private insertionPoint(timeline: number[], time: number): number {
+    const times = this.time.data;
+    let lo = 0;
+    let hi = timeline.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (times[timeline[mid]!]! <= time) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  updateProfile(user: number, set: Properties | undefined, setOnce: Properties | undefined): void {
+    let profile = this.profiles[user];
+    if (!profile) {
+      profile = {};
+      this.profiles[user] = profile;
+    }
+    if (setOnce) for (const k in setOnce) if (!(k in profile)) profile[k] = setOnce[k] as PropValue;
+    if (set) Object.assign(profile, set);
+    this.pending.profiles.add(user);
+  }
+
+  /** Value id of property `keyId` on `row`, or -1 when the row lacks it. */
+  propValueId(row: number, keyId: number): number {
+    const pool = this.propPool.data;
+    const end = this.propStart.data[row + 1]!;
+    for (let i = this.propStart.data[row]!; i < end; i += 2) {
+      if (pool[i] === keyId) return pool[i + 1]!;
+    }
+    return -1;
+  }
+
+  rowProperties(row: number): Properties {
+    const pool = this.propPool.data;
+    const values = this.values;
+    const out: Properties = {};
+    const end = this.propStart.data[row + 1]!;
+    for (let i = this.propStart.data[row]!; i < end; i += 2) {
+      out[values.get(pool[i]!) as string] = values.get(pool[i + 1]!);
+    }
+    return out;
+  }
+
+  storedEvent(row: number): StoredEvent {
+    const session = this.session.data[row]!;
+    const stored: StoredEvent = {
+      event: this.values.get(this.event.data[row]!) as string,
+      time: this.time.data[row]!,
+      properties: this.rowProperties(row),
+      idHi: this.idHi.data[row]!,
+      idLo: this.idLo.data[row]!,
+    };
+    if (session !== NO_SESSION) stored.session_id = this.values.get(session) as string;
+    return stored;
+  }
+
+  /** The user's events, oldest first. */
+  timeline(distinctId: string): StoredEvent[] | undefined {
+    const n = this.ids.get(distinctId);
+    if (n === undefined) return undefined;
+    return this.timelines[n]!.map((r) => this.storedEvent(r));
+  }
+
+  profile(distinctId: string): Properties | undefined {
+    const n = this.ids.get(distinctId);
+    return n === undefined ? undefined : this.profiles[n];
+  }
+}

@@ -1,0 +1,161 @@
+import { join } from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import { Unpackr } from 'msgpackr';
+import { partitionPath } from '../bus/embedded-bus.js';
+import { replayPartition } from '../bus/partition-log.js';
+import { ProjectIndex } from '../index/project-index.js';
+import { loadSnapshot, type Manifest, readManifest, writeSnapshot } from '../index/snapshot.js';
+import { type EventsQuery, eventsPartial } from '../query/event-analysis.js';
+import type {
+  BusRecord,
+  QueryKind,
+  RecordsMessage,
+  ShardReply,
+  ShardRequest,
+  ShardWorkerData,
+} from './protocol.js';
+
+/**
+ * A shard: owns the index of the users hashed to it, consumes its bus partition, answers
+ * its share of queries and snapshots itself. Everything here runs on one thread, so the
+ * index needs no locks.
+ */
+const data = workerData as ShardWorkerData;
+const port = parentPort!;
+const dir = join(data.dataDir, 'shards', `shard-${data.shard}`);
+const unpackr = new Unpackr({ useRecords: true });
+
+let manifest: Manifest = readManifest(dir);
+const projects: Map<string, ProjectIndex> = loadSnapshot(dir, manifest);
+let applied = manifest.appliedOffset;
+/** Moves handed to main whose arrival on the target partition is not yet confirmed. */
+let unconfirmedMoves = 0;
+const waiting: Array<{ minOffset: number; run: () => void }> = [];
+
+function send(reply: ShardReply): void {
+  port.postMessage(reply);
+}
+
+function project(name: string): ProjectIndex {
+  let index = projects.get(name);
+  if (!index) {
+    index = new ProjectIndex(name);
+    projects.set(name, index);
+  }
+  return index;
+}
+
+function apply(payload: Uint8Array): void {
+  const record = unpackr.unpack(payload) as BusRecord;
+  const index = project(record.p);
+  if (record.k === 'e') index.applyEvents(record.ev);
+  else if (record.k === 'm') index.applyMoved(record.id, record.ev, record.prof ?? undefined);
+  else {
+    // The id was identified as a login id living on another shard: hand its history over.
+    const moved = index.evict(record.id);
+    unconfirmedMoves++;
+    send({
+      type: 'moved',
+      project: record.p,
+      distinctId: record.id,
+      to: record.to,
+      events: moved?.events ?? [],
+      profile: moved?.profile ?? null,
+    });
+  }
+}
+
+function releaseWaiting(): void {
+  for (let i = 0; i < waiting.length; ) {
+    if (waiting[i]!.minOffset <= applied) {
+      const w = waiting.splice(i, 1)[0]!;
+      w.run();
+    } else i++;
+  }
+}
+
+function runQuery(kind: QueryKind, args: unknown): unknown {
+  switch (kind) {
+    case 'events': {
+      const q = args as EventsQuery & { project: string };
+      const index = projects.get(q.project);
+      return index ? eventsPartial(index, q) : [];
+    }
+    case 'timeline': {
+      const { project: p, distinctId } = args as { project: string; distinctId: string };
+      const index = projects.get(p);
+      if (!index) return null;
+      const events = index.timeline(distinctId);
+      return events ? { events, profile: index.profile(distinctId) ?? {} } : null;
+    }
+    case 'stats': {
+      let rows = 0;
+      let users = 0;
+      for (const index of projects.values()) {
+        rows += index.rowCount;
+        users += index.userCount;
+      }
+      return {
+        shard: data.shard,
+        rows,
+        users,
+        appliedOffset: applied,
+        snapshotOffset: manifest.appliedOffset,
+      };
+    }
+  }
+}
+
+function snapshot(): void {
+  // A snapshot past an eviction whose events have not reached their new shard could lose them.
+  if (unconfirmedMoves > 0 || applied === manifest.appliedOffset) return;
+  manifest = writeSnapshot(dir, projects.values(), manifest, applied);
+}
+
+const validEnd = replayPartition(partitionPath(data.dataDir, data.shard), applied, (payload, end) => {
+  apply(payload);
+  applied = end;
+});
+applied = Math.max(applied, validEnd);
+let rows = 0;
+for (const index of projects.values()) rows += index.rowCount;
+send({ type: 'ready', validEnd, rows });
+
+data.ingestPort.on('message', (msg: RecordsMessage) => {
+  apply(msg.payload);
+  applied = msg.end;
+  if (waiting.length > 0) releaseWaiting();
+});
+
+const timer = setInterval(snapshot, data.snapshotIntervalMs);
+
+port.on('message', (msg: ShardRequest) => {
+  switch (msg.type) {
+    case 'query': {
+      const run = () => {
+        try {
+          send({ type: 'result', id: msg.id, value: runQuery(msg.kind, msg.args) });
+        } catch (err) {
+          send({ type: 'error', id: msg.id, message: (err as Error).message });
+        }
+      };
+      // Read-your-writes: answer only once every record acked before the query is applied.
+      if (msg.minOffset <= applied) run();
+      else waiting.push({ minOffset: msg.minOffset, run });
+      break;
+    }
+    case 'moved-ack':
+      unconfirmedMoves -= msg.count;
+      break;
+    case 'snapshot':
+      snapshot();
+      send({ type: 'result', id: msg.id, value: manifest.appliedOffset });
+      break;
+    case 'close':
+      clearInterval(timer);
+      snapshot();
+      data.ingestPort.close();
+      send({ type: 'result', id: msg.id, value: manifest.appliedOffset });
+      break;
+  }
+});
