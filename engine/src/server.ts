@@ -5,6 +5,7 @@ import { Engine } from './engine.js';
 import { loadProjectKeys } from './keys.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerEventsQuery } from './routes/query-events.js';
+import { registerSecretRoutes } from './routes/secret-scope.js';
 import { registerUserRoutes } from './routes/users.js';
 
 export interface RunningWeft {
@@ -40,8 +41,10 @@ export async function startWeft(options: WeftOptions = {}, env = process.env): P
     submitBatch: (raw) => engine.submitBatch(raw),
     publishEvents: (project, events) => engine.publishEvents(project, events),
   });
-  registerEventsQuery(app, engine, keys);
-  registerUserRoutes(app, engine, keys);
+  await registerSecretRoutes(app, keys, (scope) => {
+    registerEventsQuery(scope, engine);
+    registerUserRoutes(scope, engine);
+  });
   registerHealthRoutes(app, engine);
   let address: string;
   try {

@@ -106,12 +106,12 @@ export function checkEngine(engine: 'index' | 'clickhouse' | undefined): void {
   }
 }
 
-export function registerEventsQuery(app: FastifyInstance, engine: Engine, keys: KeyResolver): void {
+export function registerEventsQuery(app: FastifyInstance, engine: Engine): void {
   app.post<{ Body: EventsBody }>(
     '/v1/query/events',
     { schema: { body: eventsBodySchema } },
     async (request) => {
-      const project = requireSecret(request, keys);
+      const project = request.project;
       const body = request.body;
       checkEngine(body.engine);
       const tz = body.tz ?? 'UTC';

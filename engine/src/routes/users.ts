@@ -1,6 +1,5 @@
-import type { KeyResolver, Properties } from '@weft/core';
+import type { Properties } from '@weft/core';
 import { WeftError } from '@weft/core';
-import { requireSecret } from '@weft/ingest';
 import type { FastifyInstance } from 'fastify';
 import type { Engine } from '../engine.js';
 import type { StoredEvent } from '../index/project-index.js';
@@ -16,9 +15,9 @@ async function findUser(engine: Engine, project: string, distinctId: string) {
   return found;
 }
 
-export function registerUserRoutes(app: FastifyInstance, engine: Engine, keys: KeyResolver): void {
+export function registerUserRoutes(app: FastifyInstance, engine: Engine): void {
   app.get<{ Params: { distinct_id: string } }>('/v1/users/:distinct_id/timeline', async (request) => {
-    const project = requireSecret(request, keys);
+    const project = request.project;
     const { events } = await findUser(engine, project, request.params.distinct_id);
     return {
       distinct_id: request.params.distinct_id,
@@ -31,7 +30,7 @@ export function registerUserRoutes(app: FastifyInstance, engine: Engine, keys: K
   });
 
   app.get<{ Params: { distinct_id: string } }>('/v1/users/:distinct_id', async (request) => {
-    const project = requireSecret(request, keys);
+    const project = request.project;
     const { events, profile } = await findUser(engine, project, request.params.distinct_id);
     return {
       distinct_id: request.params.distinct_id,
