@@ -1,5 +1,4 @@
-import { type Interval, invalid, isTimeZone, type KeyResolver, parseTime, WeftError } from '@weft/core';
-import { requireSecret } from '@weft/ingest';
+import { type Interval, invalid, isTimeZone, parseTime, WeftError } from '@weft/core';
 import type { FastifyInstance } from 'fastify';
 import type { Engine } from '../engine.js';
 import {
