@@ -1,1 +1,7 @@
-export {};
+export { processBatch } from './batch/process.js';
+export { requireSecret } from './http/auth.js';
+export { installErrorHandler } from './http/errors.js';
+export { registerIngestRoutes } from './http/routes.js';
+export type { ImportRejection, ImportResult } from './import/run.js';
+export { type NormalizeContext, normalizeEvent } from './normalize/event.js';
+export type { BodyFormat, IngestDeps, ProcessedBatch, RawBatch } from './types.js';
