@@ -128,11 +128,15 @@ export class Engine {
     process.exit(70);
   }
 
-  private call(worker: Worker, build: (id: number) => IngestRequest | ShardRequest): Promise<unknown> {
+  private call(
+    worker: Worker,
+    build: (id: number) => IngestRequest | ShardRequest,
+    transfer?: ArrayBuffer[],
+  ): Promise<unknown> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      worker.postMessage(build(id));
+      worker.postMessage(build(id), transfer);
     });
   }
 
@@ -147,7 +151,11 @@ export class Engine {
   private onIngestReply(msg: IngestReply): void {
     if (msg.type === 'ready') return;
     if (msg.type === 'failed') {
-      this.settle(msg.id, false, new WeftError(msg.code as ErrorCode, msg.message, msg.details));
+      this.settle(
+        msg.id,
+        false,
+        new WeftError(msg.code as ErrorCode, msg.message, msg.details, msg.retryAfter),
+      );
       return;
     }
     for (const [p, end] of msg.ends) if (end > this.ackedEnds[p]!) this.ackedEnds[p] = end;
@@ -188,7 +196,14 @@ export class Engine {
     this.guardLoad();
     this.stats.pendingBatches++;
     try {
-      const result = (await this.call(this.ingest, (id) => ({ type: 'batch', id, raw }))) as BatchResult;
+      // Hand the body over without a second copy when it owns its whole buffer (large bodies do);
+      // a slice of fastify's pooled buffer is copied to exact size first.
+      const own = raw.bytes.byteOffset === 0 && raw.bytes.byteLength === raw.bytes.buffer.byteLength;
+      const bytes = own ? raw.bytes : new Uint8Array(raw.bytes);
+      const message = { ...raw, bytes };
+      const result = (await this.call(this.ingest, (id) => ({ type: 'batch', id, raw: message }), [
+        bytes.buffer as ArrayBuffer,
+      ])) as BatchResult;
       this.stats.batches++;
       this.stats.eventsAccepted += result.accepted;
       this.stats.eventsRejected += result.rejected.length;

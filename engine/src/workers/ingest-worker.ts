@@ -55,7 +55,14 @@ function reply(msg: IngestReply): void {
 
 function fail(id: number, err: unknown): void {
   if (err instanceof WeftError) {
-    reply({ type: 'failed', id, code: err.code, message: err.message, details: err.details });
+    reply({
+      type: 'failed',
+      id,
+      code: err.code,
+      message: err.message,
+      details: err.details,
+      retryAfter: err.retryAfter,
+    });
   } else {
     reply({ type: 'failed', id, code: 'internal', message: (err as Error).message });
   }

@@ -76,4 +76,4 @@ export type IngestRequest =
 export type IngestReply =
   | { type: 'ready' }
   | { type: 'done'; id: number; result: BatchResult | null; ends: Array<[number, number]> }
-  | { type: 'failed'; id: number; code: string; message: string; details?: unknown };
+  | { type: 'failed'; id: number; code: string; message: string; details?: unknown; retryAfter?: number };
