@@ -1,8 +1,11 @@
+import { join } from 'node:path';
 import { loadConfig, StaticKeys, type WeftConfig } from '@weft/core';
 import { installErrorHandler, registerIngestRoutes } from '@weft/ingest';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { DefinitionStore } from './definitions/store.js';
 import { Engine } from './engine.js';
 import { loadProjectKeys } from './keys.js';
+import { registerDefinitionRoutes } from './routes/definitions.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerEventsQuery } from './routes/query-events.js';
 import { registerSecretRoutes } from './routes/secret-scope.js';
@@ -15,6 +18,7 @@ export interface RunningWeft {
   config: WeftConfig;
   app: FastifyInstance;
   engine: Engine;
+  definitions: DefinitionStore;
   close(): Promise<void>;
 }
 
@@ -41,8 +45,10 @@ export async function startWeft(options: WeftOptions = {}, env = process.env): P
     submitBatch: (raw) => engine.submitBatch(raw),
     publishEvents: (project, events) => engine.publishEvents(project, events),
   });
+  const definitions = new DefinitionStore(join(config.dataDir, 'definitions.json'));
   await registerSecretRoutes(app, keys, (scope) => {
-    registerEventsQuery(scope, engine);
+    registerEventsQuery(scope, engine, definitions);
+    registerDefinitionRoutes(scope, definitions);
     registerUserRoutes(scope, engine);
   });
   registerHealthRoutes(app, engine);
@@ -61,6 +67,7 @@ export async function startWeft(options: WeftOptions = {}, env = process.env): P
     config,
     app,
     engine,
+    definitions,
     async close() {
       await app.close();
       await engine.close();

@@ -1,5 +1,6 @@
 import { type Interval, invalid, isTimeZone, parseTime, WeftError } from '@weft/core';
 import type { FastifyInstance } from 'fastify';
+import type { DefinitionStore } from '../definitions/store.js';
 import type { Engine } from '../engine.js';
 import {
   type EventsMetric,
@@ -93,6 +94,22 @@ export function resolveRange(from: string, to: string, tz: string): { from: numb
   return { from: f, to: t };
 }
 
+/** What the schema cannot say about filters: operand types per operator. */
+export function validateWhere(where: readonly WhereClause[], path: string): void {
+  where.forEach((w, j) => {
+    const op = w.op ?? 'eq';
+    const at = `${path}[${j}].value`;
+    const numeric = op === 'gt' || op === 'gte' || op === 'lt' || op === 'lte';
+    if (numeric && typeof w.value !== 'number') throw invalid(at, `operator ${op} needs a number`);
+    const pair =
+      Array.isArray(w.value) && w.value.length === 2 && w.value.every((v) => typeof v === 'number');
+    if (op === 'between' && !pair) throw invalid(at, 'operator between needs [low, high]');
+    if (op === 'in' && !Array.isArray(w.value)) throw invalid(at, 'operator in needs a list');
+    if (op !== 'set' && op !== 'notset' && w.value === undefined)
+      throw invalid(at, `operator ${op} needs a value`);
+  });
+}
+
 export function checkEngine(engine: 'index' | 'clickhouse' | undefined): void {
   if (engine === 'clickhouse') {
     throw new WeftError(
@@ -105,7 +122,11 @@ export function checkEngine(engine: 'index' | 'clickhouse' | undefined): void {
   }
 }
 
-export function registerEventsQuery(app: FastifyInstance, engine: Engine): void {
+export function registerEventsQuery(
+  app: FastifyInstance,
+  engine: Engine,
+  definitions: DefinitionStore,
+): void {
   app.post<{ Body: EventsBody }>(
     '/v1/query/events',
     { schema: { body: eventsBodySchema } },
@@ -120,16 +141,7 @@ export function registerEventsQuery(app: FastifyInstance, engine: Engine): void 
         throw invalid('interval', `the range has more than ${MAX_BUCKETS} ${interval} intervals`);
       }
       body.events.forEach((e, i) => {
-        e.where?.forEach((w, j) => {
-          const op = w.op ?? 'eq';
-          const numeric = op === 'gt' || op === 'gte' || op === 'lt' || op === 'lte';
-          if (numeric && typeof w.value !== 'number') {
-            throw invalid(`events[${i}].where[${j}].value`, `operator ${op} needs a number`);
-          }
-          if (op === 'between' && !(Array.isArray(w.value) && w.value.length === 2)) {
-            throw invalid(`events[${i}].where[${j}].value`, 'operator between needs [low, high]');
-          }
-        });
+        if (e.where) validateWhere(e.where, `events[${i}].where`);
       });
       const q: EventsQuery & { project: string } = {
         project,
@@ -142,7 +154,11 @@ export function registerEventsQuery(app: FastifyInstance, engine: Engine): void 
       };
       if (body.breakdown !== undefined) q.breakdown = body.breakdown;
       if (body.segment !== undefined) q.users = body.segment;
-      const partials = await engine.queryShards<SeriesPartial[]>('events', q);
+      // Shards see defined events as the event and filters they stand for; series keep the asked names.
+      const partials = await engine.queryShards<SeriesPartial[]>('events', {
+        ...q,
+        events: definitions.expand(project, body.events),
+      });
       return mergeEvents(q, partials);
     },
   );

@@ -1,0 +1,84 @@
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { WhereClause } from '../query/where.js';
+
+/**
+ * A defined event (可视化圈选): a name for the `$click` (or `$submit`, `$change`) events that
+ * match some properties, e.g. an element selector on a page. Queries expand the name into
+ * that event and filter, so a definition applies to all past data without a backfill.
+ */
+export interface Definition {
+  name: string;
+  event: string;
+  where: WhereClause[];
+  description?: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface EventSpec {
+  event: string;
+  where?: WhereClause[];
+}
+
+type Stored = Record<string, Record<string, Definition>>;
+
+/** Definitions of every project, kept in one JSON file replaced atomically on each change. */
+export class DefinitionStore {
+  private readonly byProject: Stored;
+
+  constructor(private readonly path: string) {
+    try {
+      this.byProject = JSON.parse(readFileSync(path, 'utf8')) as Stored;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.byProject = {};
+    }
+  }
+
+  list(project: string): Definition[] {
+    return Object.values(this.byProject[project] ?? {}).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  get(project: string, name: string): Definition | undefined {
+    return this.byProject[project]?.[name];
+  }
+
+  put(project: string, definition: Definition): void {
+    if (!this.byProject[project]) this.byProject[project] = {};
+    this.byProject[project][definition.name] = definition;
+    this.save();
+  }
+
+  delete(project: string, name: string): boolean {
+    const defs = this.byProject[project];
+    if (!defs?.[name]) return false;
+    delete defs[name];
+    this.save();
+    return true;
+  }
+
+  /** Replaces defined names by the event and filters they stand for; other specs pass through. */
+  expand<T extends EventSpec>(project: string, specs: readonly T[]): T[] {
+    const defs = this.byProject[project];
+    if (!defs) return [...specs];
+    return specs.map((spec) => {
+      const def = defs[spec.event];
+      if (!def) return spec;
+      return { ...spec, event: def.event, where: [...def.where, ...(spec.where ?? [])] };
+    });
+  }
+
+  private save(): void {
+    mkdirSync(dirname(this.path), { recursive: true });
+    const tmp = `${this.path}.tmp`;
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, JSON.stringify(this.byProject));
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, this.path);
+  }
+}
