@@ -4,6 +4,7 @@ import { type ErrorCode, WeftError } from '@weft/core';
 import type { RawBatch } from '@weft/ingest';
 import { checkLayout } from './data-dir.js';
 import type {
+  IngestMessage,
   IngestReply,
   IngestRequest,
   IngestWorkerData,
@@ -128,17 +129,34 @@ export class Engine {
     process.exit(70);
   }
 
-  private call(
-    worker: Worker,
-    build: (id: number) => IngestRequest | ShardRequest,
-    transfer?: ArrayBuffer[],
-  ): Promise<unknown> {
+  private call(worker: Worker, build: (id: number) => ShardRequest): Promise<unknown> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      worker.postMessage(build(id), transfer);
+      worker.postMessage(build(id));
     });
   }
+
+  /**
+   * Queues a request for the ingest worker. Requests of one event-loop turn travel in one
+   * message: a message per HTTP request would cost more than parsing its events.
+   */
+  private ingestCall(build: (id: number) => IngestRequest, transfer?: ArrayBuffer): Promise<unknown> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.outgoing.push(build(id));
+      if (transfer) this.outgoingTransfer.push(transfer);
+      if (this.outgoing.length === 1) setImmediate(this.flushIngest);
+    });
+  }
+
+  private readonly outgoing: IngestRequest[] = [];
+  private readonly outgoingTransfer: ArrayBuffer[] = [];
+  private readonly flushIngest = (): void => {
+    const msg: IngestMessage = { type: 'requests', requests: this.outgoing.splice(0) };
+    this.ingest.postMessage(msg, this.outgoingTransfer.splice(0));
+  };
 
   private settle(id: number, ok: boolean, value: unknown): void {
     const p = this.pending.get(id);
@@ -150,16 +168,12 @@ export class Engine {
 
   private onIngestReply(msg: IngestReply): void {
     if (msg.type === 'ready') return;
-    if (msg.type === 'failed') {
-      this.settle(
-        msg.id,
-        false,
-        new WeftError(msg.code as ErrorCode, msg.message, msg.details, msg.retryAfter),
-      );
-      return;
+    for (let p = 0; p < msg.ends.length; p++)
+      if (msg.ends[p]! > this.ackedEnds[p]!) this.ackedEnds[p] = msg.ends[p]!;
+    for (const o of msg.outcomes) {
+      if (o.ok) this.settle(o.id, true, o.result);
+      else this.settle(o.id, false, new WeftError(o.code as ErrorCode, o.message, o.details, o.retryAfter));
     }
-    for (const [p, end] of msg.ends) if (end > this.ackedEnds[p]!) this.ackedEnds[p] = end;
-    this.settle(msg.id, true, msg.result);
   }
 
   private onShardReply(shard: number, msg: ShardReply): void {
@@ -176,7 +190,7 @@ export class Engine {
         // Append the evicted history to the target partition, then let the source shard
         // snapshot past its eviction.
         const { project, distinctId, to, events, profile } = msg;
-        this.call(this.ingest, (id) => ({ type: 'move', id, project, distinctId, to, events, profile })).then(
+        this.ingestCall((id) => ({ type: 'move', id, project, distinctId, to, events, profile })).then(
           () => this.shards[shard]!.postMessage({ type: 'moved-ack', count: 1 } satisfies ShardRequest),
           (err: Error) => this.fatal(err),
         );
@@ -201,9 +215,10 @@ export class Engine {
       const own = raw.bytes.byteOffset === 0 && raw.bytes.byteLength === raw.bytes.buffer.byteLength;
       const bytes = own ? raw.bytes : new Uint8Array(raw.bytes);
       const message = { ...raw, bytes };
-      const result = (await this.call(this.ingest, (id) => ({ type: 'batch', id, raw: message }), [
+      const result = (await this.ingestCall(
+        (id) => ({ type: 'batch', id, raw: message }),
         bytes.buffer as ArrayBuffer,
-      ])) as BatchResult;
+      )) as BatchResult;
       this.stats.batches++;
       this.stats.eventsAccepted += result.accepted;
       this.stats.eventsRejected += result.rejected.length;
@@ -217,7 +232,7 @@ export class Engine {
     this.guardLoad();
     this.stats.pendingBatches++;
     try {
-      await this.call(this.ingest, (id) => ({ type: 'publish', id, project, events }));
+      await this.ingestCall((id) => ({ type: 'publish', id, project, events }));
       this.stats.eventsAccepted += events.length;
     } finally {
       this.stats.pendingBatches--;
@@ -248,7 +263,7 @@ export class Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.call(this.ingest, (id) => ({ type: 'close', id }));
+    await this.ingestCall((id) => ({ type: 'close', id }));
     await Promise.all(this.shards.map((w) => this.call(w, (id) => ({ type: 'close', id }))));
     await Promise.all([this.ingest.terminate(), ...this.shards.map((w) => w.terminate())]);
   }

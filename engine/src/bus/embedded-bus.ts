@@ -12,6 +12,7 @@ export interface BusWriter {
   readonly partitions: number;
   /** Appends a record to a partition; returns the offset the record ends at. */
   append(partition: number, payload: Uint8Array): number;
+  endOffset(partition: number): number;
   /** Resolves once everything appended so far is as durable as the policy promises. */
   commit(): Promise<void> | undefined;
   close(): void;
@@ -26,7 +27,8 @@ export interface BusWriter {
 export class EmbeddedBus implements BusWriter {
   private readonly logs: PartitionLog[];
   private timer: NodeJS.Timeout | undefined;
-  private groupCommit: Promise<void> | undefined;
+  private nextSync: Promise<void> | undefined;
+  private runningSync: Promise<void> | undefined;
 
   constructor(
     dataDir: string,
@@ -42,7 +44,13 @@ export class EmbeddedBus implements BusWriter {
       this.logs.push(log);
     }
     if (policy === 'interval') {
-      this.timer = setInterval(() => this.syncAll(), fsyncIntervalMs);
+      this.timer = setInterval(() => {
+        this.syncAll().catch((err: Error) => {
+          // A failed fsync means the disk lost writes we acknowledged: stop rather than lie.
+          console.error('weft: fdatasync failed', err);
+          process.exit(74);
+        });
+      }, fsyncIntervalMs);
       this.timer.unref();
     }
   }
@@ -51,26 +59,30 @@ export class EmbeddedBus implements BusWriter {
     return this.logs[partition]!.append(payload);
   }
 
-  commit(): Promise<void> | undefined {
-    if (this.policy !== 'always') return undefined;
-    if (!this.groupCommit) {
-      this.groupCommit = new Promise((resolve, reject) => {
-        setImmediate(() => {
-          this.groupCommit = undefined;
-          try {
-            this.syncAll();
-            resolve();
-          } catch (err) {
-            reject(err);
-          }
-        });
-      });
-    }
-    return this.groupCommit;
+  endOffset(partition: number): number {
+    return this.logs[partition]!.endOffset;
   }
 
-  private syncAll(): void {
-    for (const log of this.logs) log.sync();
+  commit(): Promise<void> | undefined {
+    if (this.policy !== 'always') return undefined;
+    // Callers join the sync that has not started yet, so it covers their writes; a sync
+    // already running may have missed them, so the next one starts after it.
+    if (!this.nextSync) {
+      const previous = this.runningSync ?? Promise.resolve();
+      this.nextSync = previous
+        .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+        .then(() => {
+          this.nextSync = undefined;
+          const running = this.syncAll();
+          this.runningSync = running;
+          return running;
+        });
+    }
+    return this.nextSync;
+  }
+
+  private async syncAll(): Promise<void> {
+    await Promise.all(this.logs.map((log) => log.syncAsync()));
   }
 
   close(): void {

@@ -1,5 +1,6 @@
 import {
   closeSync,
+  fdatasync,
   fdatasyncSync,
   fstatSync,
   ftruncateSync,
@@ -53,6 +54,13 @@ export class PartitionLog {
     if (!this.dirty) return;
     this.dirty = false;
     fdatasyncSync(this.fd);
+  }
+
+  /** The same on the thread pool, so appends continue while the disk syncs. */
+  syncAsync(): Promise<void> {
+    if (!this.dirty) return Promise.resolve();
+    this.dirty = false;
+    return new Promise((resolve, reject) => fdatasync(this.fd, (err) => (err ? reject(err) : resolve())));
   }
 
   /** Drops a torn tail found during replay so appends continue at a frame boundary. */

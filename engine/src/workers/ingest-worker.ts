@@ -4,112 +4,174 @@ import { StaticKeys, WeftError, type WeftEvent } from '@weft/core';
 import { processBatch } from '@weft/ingest';
 import { Packr } from 'msgpackr';
 import { EmbeddedBus } from '../bus/embedded-bus.js';
+import { EventEncoder, RECORD_CONTROL } from '../bus/event-codec.js';
 import { type Eviction, Router } from '../identity/router.js';
-import type { BusRecord, IngestReply, IngestRequest, IngestWorkerData, RecordsMessage } from './protocol.js';
+import { eventIdHash } from '../index/dedup-table.js';
+import type {
+  BusRecord,
+  IngestMessage,
+  IngestOutcome,
+  IngestReply,
+  IngestRequest,
+  IngestWorkerData,
+  RecordsMessage,
+} from './protocol.js';
 
 /**
  * The producer side of the embedded pipeline, off the HTTP thread: decodes and validates
- * batches, routes each event to its user's shard, appends one record per partition to the
- * bus and hands the same bytes to the shard. Replies after the write (and fsync, per policy).
+ * batches, routes each event to its user's shard, and appends one record per shard and
+ * project to the bus for everything that arrived in one message, handing the same bytes
+ * to the shards in one message each. Replies after the write (and fsync, per policy).
  */
 const data = workerData as IngestWorkerData;
 const port = parentPort!;
 const keys = new StaticKeys(data.keys);
 const bus = new EmbeddedBus(data.dataDir, data.shards, data.fsync, data.fsyncIntervalMs, data.validEnds);
 const router = new Router(join(data.dataDir, 'identity', 'routes.ndjson'), data.shards);
+const encoder = new EventEncoder();
 const packr = new Packr({ useRecords: true });
-const perShard: WeftEvent[][] = Array.from({ length: data.shards }, () => []);
 
-function appendRecord(partition: number, record: BusRecord, ends: Array<[number, number]>): void {
-  const payload = packr.pack(record);
-  const end = bus.append(partition, payload);
-  // The shard gets its own copy to own; the pack buffer is reused by msgpackr.
-  const copy = new Uint8Array(payload);
-  const msg: RecordsMessage = { type: 'records', payload: copy, end };
-  data.shardPorts[partition]!.postMessage(msg, [copy.buffer]);
-  ends.push([partition, end]);
-}
+/** Events of the current message per project and shard, in arrival order. */
+const pending = new Map<string, WeftEvent[][]>();
+const evictions: Eviction[] = [];
+const outbox: Uint8Array[][] = Array.from({ length: data.shards }, () => []);
+let closing = false;
 
-/** Splits events by shard and appends them; evictions go after the events that precede them. */
-function publish(project: string, events: readonly WeftEvent[]): Array<[number, number]> {
-  const ends: Array<[number, number]> = [];
-  const evictions: Eviction[] = [];
+function route(project: string, events: readonly WeftEvent[]): void {
+  let perShard = pending.get(project);
+  if (!perShard) {
+    perShard = Array.from({ length: data.shards }, () => []);
+    pending.set(project, perShard);
+  }
   for (const e of events) {
     const { shard, eviction } = router.route(e);
     perShard[shard]!.push(e);
-    if (eviction) evictions.push(eviction);
+    if (eviction) {
+      // Everything routed so far precedes the eviction on its partition: write it now.
+      flushEvents();
+      evictions.push(eviction);
+      flushEvictions();
+    }
   }
-  for (let p = 0; p < perShard.length; p++) {
-    const list = perShard[p]!;
-    if (list.length === 0) continue;
-    appendRecord(p, { k: 'e', p: project, ev: list }, ends);
-    perShard[p] = [];
+}
+
+function append(partition: number, payload: Uint8Array): void {
+  bus.append(partition, payload);
+  outbox[partition]!.push(payload);
+}
+
+function control(record: BusRecord): Uint8Array {
+  const packed = packr.pack(record);
+  const out = new Uint8Array(packed.length + 1);
+  out[0] = RECORD_CONTROL;
+  out.set(packed, 1);
+  return out;
+}
+
+function flushEvents(): void {
+  for (const [project, perShard] of pending) {
+    for (let p = 0; p < perShard.length; p++) {
+      const events = perShard[p]!;
+      if (events.length === 0) continue;
+      const hashes = new Uint32Array(events.length * 2);
+      for (let i = 0; i < events.length; i++) {
+        const [hi, lo] = eventIdHash(project, events[i]!.event_id);
+        hashes[i * 2] = hi;
+        hashes[i * 2 + 1] = lo;
+      }
+      append(p, encoder.encode(project, events, hashes));
+      perShard[p] = [];
+    }
   }
-  for (const x of evictions) appendRecord(x.from, { k: 'x', p: x.project, id: x.id, to: x.to }, ends);
-  return ends;
+}
+
+function flushEvictions(): void {
+  for (const x of evictions) append(x.from, control({ k: 'x', p: x.project, id: x.id, to: x.to }));
+  evictions.length = 0;
+}
+
+/** Hands each shard the records appended for it, in one message. */
+function deliver(): void {
+  for (let p = 0; p < outbox.length; p++) {
+    const payloads = outbox[p]!;
+    if (payloads.length === 0) continue;
+    const msg: RecordsMessage = { type: 'records', payloads, end: bus.endOffset(p) };
+    data.shardPorts[p]!.postMessage(
+      msg,
+      payloads.map((x) => x.buffer as ArrayBuffer),
+    );
+    outbox[p] = [];
+  }
+}
+
+function failure(id: number, err: unknown): IngestOutcome {
+  if (err instanceof WeftError) {
+    return {
+      id,
+      ok: false,
+      code: err.code,
+      message: err.message,
+      details: err.details,
+      retryAfter: err.retryAfter,
+    };
+  }
+  return { id, ok: false, code: 'internal', message: (err as Error).message };
+}
+
+function handle(req: IngestRequest): IngestOutcome {
+  try {
+    switch (req.type) {
+      case 'batch': {
+        const { project, events, result } = processBatch(req.raw, keys, data.limits);
+        route(project, events);
+        return { id: req.id, ok: true, result };
+      }
+      case 'publish':
+        route(req.project, req.events);
+        return { id: req.id, ok: true, result: null };
+      case 'move':
+        flushEvents();
+        append(
+          req.to,
+          control({ k: 'm', p: req.project, id: req.distinctId, ev: req.events, prof: req.profile }),
+        );
+        return { id: req.id, ok: true, result: null };
+      case 'close':
+        closing = true;
+        return { id: req.id, ok: true, result: null };
+    }
+  } catch (err) {
+    return failure(req.id, err);
+  }
 }
 
 function reply(msg: IngestReply): void {
   port.postMessage(msg);
 }
 
-function fail(id: number, err: unknown): void {
-  if (err instanceof WeftError) {
-    reply({
-      type: 'failed',
-      id,
-      code: err.code,
-      message: err.message,
-      details: err.details,
-      retryAfter: err.retryAfter,
-    });
-  } else {
-    reply({ type: 'failed', id, code: 'internal', message: (err as Error).message });
-  }
-}
-
-function afterCommit(id: number, done: () => IngestReply): void {
-  const commit = bus.commit();
-  if (!commit) reply(done());
-  else
-    commit.then(
-      () => reply(done()),
-      (err) => fail(id, err),
-    );
-}
-
-port.on('message', (msg: IngestRequest) => {
+port.on('message', (msg: IngestMessage) => {
+  const outcomes = msg.requests.map(handle);
+  let ends: number[];
   try {
-    switch (msg.type) {
-      case 'batch': {
-        const { project, events, result } = processBatch(msg.raw, keys, data.limits);
-        const ends = events.length > 0 ? publish(project, events) : [];
-        afterCommit(msg.id, () => ({ type: 'done', id: msg.id, result, ends }));
-        break;
-      }
-      case 'publish': {
-        const ends = publish(msg.project, msg.events);
-        afterCommit(msg.id, () => ({ type: 'done', id: msg.id, result: null, ends }));
-        break;
-      }
-      case 'move': {
-        const ends: Array<[number, number]> = [];
-        appendRecord(
-          msg.to,
-          { k: 'm', p: msg.project, id: msg.distinctId, ev: msg.events, prof: msg.profile },
-          ends,
-        );
-        afterCommit(msg.id, () => ({ type: 'done', id: msg.id, result: null, ends }));
-        break;
-      }
-      case 'close':
-        bus.close();
-        reply({ type: 'done', id: msg.id, result: null, ends: [] });
-        break;
-    }
+    flushEvents();
+    flushEvictions();
+    ends = Array.from({ length: data.shards }, (_, p) => bus.endOffset(p));
+    deliver();
   } catch (err) {
-    fail(msg.id, err);
+    // The log could not be written (disk full, I/O error): nothing of this message is acknowledged.
+    reply({ type: 'done', outcomes: outcomes.map((o) => failure(o.id, err)), ends: [] });
+    return;
   }
+  const done = () => {
+    if (closing) bus.close();
+    reply({ type: 'done', outcomes, ends });
+  };
+  const commit = bus.commit();
+  if (!commit) done();
+  else
+    commit.then(done, (err) =>
+      reply({ type: 'done', outcomes: outcomes.map((o) => failure(o.id, err)), ends: [] }),
+    );
 });
 
 reply({ type: 'ready' });

@@ -3,9 +3,8 @@ import type { BatchResult, IngestLimits, ProjectKeys, Properties, WeftEvent } fr
 import type { RawBatch } from '@weft/ingest';
 import type { StoredEvent } from '../index/project-index.js';
 
-/** Records on the bus (msgpack): new events, an eviction order, or events moved in from another shard. */
+/** Control records on the bus (msgpack after RECORD_CONTROL): an eviction order, or history moved in. */
 export type BusRecord =
-  | { k: 'e'; p: string; ev: WeftEvent[] }
   | { k: 'x'; p: string; id: string; to: number }
   | { k: 'm'; p: string; id: string; ev: StoredEvent[]; prof: Properties | null };
 
@@ -27,14 +26,22 @@ export interface IngestWorkerData {
   shardPorts: MessagePort[];
 }
 
-/** ingest worker -> shard, over the shard's port. */
+/** ingest worker -> shard, over the shard's port: records appended to its partition, in order. */
 export interface RecordsMessage {
   type: 'records';
-  payload: Uint8Array;
+  payloads: Uint8Array[];
   end: number;
 }
 
-export type QueryKind = 'events' | 'timeline' | 'stats';
+export type QueryKind =
+  | 'events'
+  | 'funnel'
+  | 'funnel-users'
+  | 'retention'
+  | 'paths'
+  | 'heatmap'
+  | 'timeline'
+  | 'stats';
 
 /** main -> shard */
 export type ShardRequest =
@@ -57,7 +64,7 @@ export type ShardReply =
       profile: Properties | null;
     };
 
-/** main -> ingest worker */
+/** One unit of work for the ingest worker; several travel in one message. */
 export type IngestRequest =
   | { type: 'batch'; id: number; raw: RawBatch }
   | { type: 'publish'; id: number; project: string; events: WeftEvent[] }
@@ -72,8 +79,15 @@ export type IngestRequest =
     }
   | { type: 'close'; id: number };
 
-/** ingest worker -> main. `ends` are partition end offsets after this request's appends. */
-export type IngestReply =
-  | { type: 'ready' }
-  | { type: 'done'; id: number; result: BatchResult | null; ends: Array<[number, number]> }
-  | { type: 'failed'; id: number; code: string; message: string; details?: unknown; retryAfter?: number };
+/** main -> ingest worker: the requests of one event-loop turn, answered together. */
+export interface IngestMessage {
+  type: 'requests';
+  requests: IngestRequest[];
+}
+
+export type IngestOutcome =
+  | { id: number; ok: true; result: BatchResult | null }
+  | { id: number; ok: false; code: string; message: string; details?: unknown; retryAfter?: number };
+
+/** ingest worker -> main: outcomes of one message, and partition end offsets after its appends. */
+export type IngestReply = { type: 'ready' } | { type: 'done'; outcomes: IngestOutcome[]; ends: number[] };

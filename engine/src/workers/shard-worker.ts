@@ -2,10 +2,21 @@ import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Unpackr } from 'msgpackr';
 import { partitionPath } from '../bus/embedded-bus.js';
+import { EventRecord, RECORD_EVENTS } from '../bus/event-codec.js';
 import { replayPartition } from '../bus/partition-log.js';
+import { applyRecord } from '../index/apply-record.js';
 import { ProjectIndex } from '../index/project-index.js';
 import { loadSnapshot, type Manifest, readManifest, writeSnapshot } from '../index/snapshot.js';
 import { type EventsQuery, eventsPartial } from '../query/event-analysis.js';
+import {
+  type FunnelQuery,
+  type FunnelUsersQuery,
+  funnelPartial,
+  funnelUsersPartial,
+} from '../query/funnel.js';
+import { type HeatmapQuery, heatmapPartial } from '../query/heatmap.js';
+import { type PathsQuery, pathsPartial } from '../query/paths.js';
+import { type RetentionQuery, retentionPartial } from '../query/retention.js';
 import type {
   BusRecord,
   QueryKind,
@@ -46,10 +57,14 @@ function project(name: string): ProjectIndex {
 }
 
 function apply(payload: Uint8Array): void {
-  const record = unpackr.unpack(payload) as BusRecord;
+  if (payload[0] === RECORD_EVENTS) {
+    const rec = new EventRecord(payload);
+    applyRecord(project(rec.project), rec);
+    return;
+  }
+  const record = unpackr.unpack(payload.subarray(1)) as BusRecord;
   const index = project(record.p);
-  if (record.k === 'e') index.applyEvents(record.ev);
-  else if (record.k === 'm') index.applyMoved(record.id, record.ev, record.prof ?? undefined);
+  if (record.k === 'm') index.applyMoved(record.id, record.ev, record.prof ?? undefined);
   else {
     // The id was identified as a login id living on another shard: hand its history over.
     const moved = index.evict(record.id);
@@ -80,6 +95,31 @@ function runQuery(kind: QueryKind, args: unknown): unknown {
       const q = args as EventsQuery & { project: string };
       const index = projects.get(q.project);
       return index ? eventsPartial(index, q) : [];
+    }
+    case 'funnel': {
+      const q = args as FunnelQuery & { project: string };
+      const index = projects.get(q.project);
+      return index ? funnelPartial(index, q) : [];
+    }
+    case 'funnel-users': {
+      const q = args as FunnelUsersQuery & { project: string };
+      const index = projects.get(q.project);
+      return index ? funnelUsersPartial(index, q) : [];
+    }
+    case 'retention': {
+      const q = args as RetentionQuery & { project: string };
+      const index = projects.get(q.project);
+      return index ? retentionPartial(index, q) : [];
+    }
+    case 'paths': {
+      const q = args as PathsQuery & { project: string };
+      const index = projects.get(q.project);
+      return index ? pathsPartial(index, q) : { nodes: [], links: [] };
+    }
+    case 'heatmap': {
+      const q = args as HeatmapQuery & { project: string };
+      const index = projects.get(q.project);
+      return index ? heatmapPartial(index, q) : null;
     }
     case 'timeline': {
       const { project: p, distinctId } = args as { project: string; distinctId: string };
@@ -122,7 +162,7 @@ for (const index of projects.values()) rows += index.rowCount;
 send({ type: 'ready', validEnd, rows });
 
 data.ingestPort.on('message', (msg: RecordsMessage) => {
-  apply(msg.payload);
+  for (const payload of msg.payloads) apply(payload);
   applied = msg.end;
   if (waiting.length > 0) releaseWaiting();
 });

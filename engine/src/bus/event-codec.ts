@@ -1,0 +1,303 @@
+import type { Properties, PropValue, WeftEvent } from '@weft/core';
+
+/**
+ * Binary record of a batch of events for one project and partition: the bus format.
+ * Strings repeat (event names, property keys, ids, values), so each record carries a
+ * table of its distinct strings and events refer to them by index; a consumer interns
+ * each distinct string once per record instead of once per occurrence, and builds no
+ * event objects. Event ids sit in their own table so the index (which only needs their
+ * hashes, computed by the producer) never decodes them.
+ *
+ * Layout, little-endian:
+ *   u8 RECORD_EVENTS · u32 project string index · u32 event count
+ *   strings:  u32 count · u32 total bytes · u32 end offsets[count] · utf8 bytes
+ *   event ids: same layout
+ *   per event: f64 time · f64 received_at · u32 id hash hi · u32 id hash lo ·
+ *              u32 event · u32 distinct_id · u32 session (NONE when absent) ·
+ *              props · $set · $set_once
+ *   props: u16 count, then per entry u32 key · u8 type · value (string: u32 index;
+ *          number: f64; true/false/null: nothing)
+ */
+export const RECORD_EVENTS = 1;
+/** A control record (eviction, moved history): the byte is followed by msgpack. */
+export const RECORD_CONTROL = 2;
+export const NONE = 0xffffffff;
+
+const T_STRING = 0;
+const T_NUMBER = 1;
+const T_TRUE = 2;
+const T_FALSE = 3;
+const T_NULL = 4;
+
+/** Reusable encoder: one per producer thread; its buffers and string map survive between records. */
+export class EventEncoder {
+  private buf = Buffer.allocUnsafe(1 << 20);
+  private pos = 0;
+  private readonly strings = new Map<string, number>();
+  private readonly stringList: string[] = [];
+
+  encode(project: string, events: readonly WeftEvent[], hashes: Uint32Array): Uint8Array {
+    this.strings.clear();
+    this.stringList.length = 0;
+    this.pos = 0;
+    const projectIdx = this.str(project);
+    // Events first into the body area; the tables are written in front once known.
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      this.ensure(48);
+      const b = this.buf;
+      b.writeDoubleLE(e.time, this.pos);
+      b.writeDoubleLE(e.received_at, this.pos + 8);
+      b.writeUInt32LE(hashes[i * 2]!, this.pos + 16);
+      b.writeUInt32LE(hashes[i * 2 + 1]!, this.pos + 20);
+      this.pos += 24;
+      this.u32(this.str(e.event));
+      this.u32(this.str(e.distinct_id));
+      this.u32(e.session_id === undefined ? NONE : this.str(e.session_id));
+      this.props(e.properties);
+      this.props(e.$set);
+      this.props(e.$set_once);
+    }
+    const body = this.buf.subarray(0, this.pos);
+    const stringTable = tableBytes(this.stringList);
+    const ids = tableBytes(events.map((e) => e.event_id));
+    const out = new Uint8Array(9 + stringTable.length + ids.length + body.length);
+    const view = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
+    view[0] = RECORD_EVENTS;
+    view.writeUInt32LE(projectIdx, 1);
+    view.writeUInt32LE(events.length, 5);
+    view.set(stringTable, 9);
+    view.set(ids, 9 + stringTable.length);
+    view.set(body, 9 + stringTable.length + ids.length);
+    return out;
+  }
+
+  private str(s: string): number {
+    let i = this.strings.get(s);
+    if (i === undefined) {
+      i = this.stringList.length;
+      this.stringList.push(s);
+      this.strings.set(s, i);
+    }
+    return i;
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(next, 0, 0, this.pos);
+    this.buf = next;
+  }
+
+  private u32(v: number): void {
+    this.buf.writeUInt32LE(v, this.pos);
+    this.pos += 4;
+  }
+
+  private props(p: Properties | undefined): void {
+    this.ensure(2);
+    const countAt = this.pos;
+    this.pos += 2;
+    let n = 0;
+    if (p) {
+      for (const key in p) {
+        const v = p[key] as PropValue;
+        this.ensure(13);
+        this.u32(this.str(key));
+        if (typeof v === 'string') {
+          this.buf[this.pos++] = T_STRING;
+          this.u32(this.str(v));
+        } else if (typeof v === 'number') {
+          this.buf[this.pos++] = T_NUMBER;
+          this.buf.writeDoubleLE(v, this.pos);
+          this.pos += 8;
+        } else this.buf[this.pos++] = v === null ? T_NULL : v ? T_TRUE : T_FALSE;
+        n++;
+      }
+    }
+    this.buf.writeUInt16LE(n, countAt);
+  }
+}
+
+function tableBytes(strings: readonly string[]): Buffer {
+  let total = 0;
+  for (const s of strings) total += Buffer.byteLength(s);
+  const out = Buffer.allocUnsafe(8 + strings.length * 4 + total);
+  out.writeUInt32LE(strings.length, 0);
+  out.writeUInt32LE(total, 4);
+  let offsetAt = 8;
+  let dataAt = 8 + strings.length * 4;
+  const dataStart = dataAt;
+  for (const s of strings) {
+    dataAt += out.write(s, dataAt);
+    out.writeUInt32LE(dataAt - dataStart, offsetAt);
+    offsetAt += 4;
+  }
+  return out;
+}
+
+/** A string table inside a record: strings are decoded on demand, at most once each. */
+export class StringTable {
+  readonly count: number;
+  private readonly offsets: number;
+  private readonly data: number;
+  private readonly cache: Array<string | undefined>;
+
+  constructor(
+    private readonly buf: Buffer,
+    at: number,
+  ) {
+    this.count = buf.readUInt32LE(at);
+    const total = buf.readUInt32LE(at + 4);
+    this.offsets = at + 8;
+    this.data = this.offsets + this.count * 4;
+    this.end = this.data + total;
+    this.cache = new Array(this.count);
+  }
+
+  readonly end: number;
+
+  get(i: number): string {
+    let s = this.cache[i];
+    if (s === undefined) {
+      const from = i === 0 ? 0 : this.buf.readUInt32LE(this.offsets + (i - 1) * 4);
+      const to = this.buf.readUInt32LE(this.offsets + i * 4);
+      s = this.buf.toString('utf8', this.data + from, this.data + to);
+      this.cache[i] = s;
+    }
+    return s;
+  }
+}
+
+/** Receives the events of a record without objects being built for them. */
+export interface EventVisitor {
+  /** Called once per event before its properties; return false to skip the event. */
+  event(time: number, hi: number, lo: number, event: number, distinctId: number, session: number): boolean;
+  /** A property of the current event: `str` is a string index for strings, else NONE. */
+  prop(key: number, type: number, str: number, num: number): void;
+  /** Called after the properties, with the offset of $set/$set_once for lazy decoding. */
+  end(setsAt: number): void;
+}
+
+export const PROP_STRING = T_STRING;
+export const PROP_NUMBER = T_NUMBER;
+export const PROP_TRUE = T_TRUE;
+export const PROP_FALSE = T_FALSE;
+export const PROP_NULL = T_NULL;
+
+/** A decoded view of an events record. */
+export class EventRecord {
+  readonly buf: Buffer;
+  readonly strings: StringTable;
+  readonly ids: StringTable;
+  readonly count: number;
+  readonly project: string;
+  private readonly bodyAt: number;
+
+  constructor(bytes: Uint8Array) {
+    this.buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.count = this.buf.readUInt32LE(5);
+    this.strings = new StringTable(this.buf, 9);
+    this.ids = new StringTable(this.buf, this.strings.end);
+    this.bodyAt = this.ids.end;
+    this.project = this.strings.get(this.buf.readUInt32LE(1));
+  }
+
+  /** Walks every event in order. */
+  visit(v: EventVisitor): void {
+    const b = this.buf;
+    let p = this.bodyAt;
+    for (let i = 0; i < this.count; i++) {
+      const time = b.readDoubleLE(p);
+      const hi = b.readUInt32LE(p + 16);
+      const lo = b.readUInt32LE(p + 20);
+      const ev = b.readUInt32LE(p + 24);
+      const who = b.readUInt32LE(p + 28);
+      const session = b.readUInt32LE(p + 32);
+      p += 36;
+      const keep = v.event(time, hi, lo, ev, who, session);
+      const n = b.readUInt16LE(p);
+      p += 2;
+      for (let k = 0; k < n; k++) {
+        const key = b.readUInt32LE(p);
+        const type = b[p + 4]!;
+        p += 5;
+        if (type === T_STRING) {
+          if (keep) v.prop(key, type, b.readUInt32LE(p), 0);
+          p += 4;
+        } else if (type === T_NUMBER) {
+          if (keep) v.prop(key, type, NONE, b.readDoubleLE(p));
+          p += 8;
+        } else if (keep) v.prop(key, type, NONE, 0);
+      }
+      const setsAt = p;
+      p = this.skipProps(this.skipProps(p));
+      if (keep) v.end(setsAt);
+    }
+  }
+
+  /** Offset just past the property block at `p`. */
+  skipProps(p: number): number {
+    const b = this.buf;
+    const n = b.readUInt16LE(p);
+    p += 2;
+    for (let k = 0; k < n; k++) {
+      const type = b[p + 4]!;
+      p += 5 + (type === T_STRING ? 4 : type === T_NUMBER ? 8 : 0);
+    }
+    return p;
+  }
+
+  /** Reads a property block (at `p`) into an object; returns it and the offset after it. */
+  readProps(p: number): [Properties | undefined, number] {
+    const b = this.buf;
+    const n = b.readUInt16LE(p);
+    p += 2;
+    if (n === 0) return [undefined, p];
+    const out: Properties = {};
+    for (let k = 0; k < n; k++) {
+      const key = this.strings.get(b.readUInt32LE(p));
+      const type = b[p + 4]!;
+      p += 5;
+      if (type === T_STRING) {
+        out[key] = this.strings.get(b.readUInt32LE(p));
+        p += 4;
+      } else if (type === T_NUMBER) {
+        out[key] = b.readDoubleLE(p);
+        p += 8;
+      } else out[key] = type === T_TRUE ? true : type === T_FALSE ? false : null;
+    }
+    return [out, p];
+  }
+
+  /** Full events, for sinks that store them (e.g. ClickHouse). */
+  toEvents(): WeftEvent[] {
+    const b = this.buf;
+    const out: WeftEvent[] = [];
+    let p = this.bodyAt;
+    for (let i = 0; i < this.count; i++) {
+      const session = b.readUInt32LE(p + 32);
+      const e: WeftEvent = {
+        event_id: this.ids.get(i),
+        project: this.project,
+        event: this.strings.get(b.readUInt32LE(p + 24)),
+        distinct_id: this.strings.get(b.readUInt32LE(p + 28)),
+        time: b.readDoubleLE(p),
+        received_at: b.readDoubleLE(p + 8),
+        properties: {},
+      };
+      if (session !== NONE) e.session_id = this.strings.get(session);
+      let props: Properties | undefined;
+      let set: Properties | undefined;
+      let once: Properties | undefined;
+      [props, p] = this.readProps(p + 36);
+      [set, p] = this.readProps(p);
+      [once, p] = this.readProps(p);
+      e.properties = props ?? {};
+      if (set) e.$set = set;
+      if (once) e.$set_once = once;
+      out.push(e);
+    }
+    return out;
+  }
+}
