@@ -8,6 +8,7 @@ import { loadProjectKeys } from './keys.js';
 import { registerDefinitionRoutes } from './routes/definitions.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerEventsQuery } from './routes/query-events.js';
+import { registerSdkAssets } from './routes/sdk-assets.js';
 import { registerSecretRoutes } from './routes/secret-scope.js';
 import { registerUserRoutes } from './routes/users.js';
 
@@ -52,6 +53,7 @@ export async function startWeft(options: WeftOptions = {}, env = process.env): P
     registerUserRoutes(scope, engine);
   });
   registerHealthRoutes(app, engine);
+  registerSdkAssets(app);
   let address: string;
   try {
     address = await app.listen({ host: config.host, port: config.port });

@@ -1,4 +1,4 @@
-type TypedArray = Uint32Array | Float64Array | Uint8Array;
+type TypedArray = Uint32Array | Int32Array | Float64Array | Uint8Array;
 type TypedArrayCtor<T extends TypedArray> = { new (length: number): T };
 
 /** An append-only typed column that doubles its backing array as it grows. */
@@ -33,6 +33,15 @@ export class Growable<T extends TypedArray> {
     this.data = next;
   }
 
+  /** Removes the first cell equal to `value`, keeping the order of the rest; false when absent. */
+  remove(value: number): boolean {
+    const i = this.data.subarray(0, this.length).indexOf(value);
+    if (i < 0) return false;
+    this.data.copyWithin(i, i + 1, this.length);
+    this.length--;
+    return true;
+  }
+
   /** The filled part, as a view (no copy). */
   view(from = 0, to = this.length): T {
     return this.data.subarray(from, to) as T;
@@ -40,4 +49,5 @@ export class Growable<T extends TypedArray> {
 }
 
 export const u32 = (capacity?: number) => new Growable(Uint32Array, capacity);
+export const i32 = (capacity?: number) => new Growable(Int32Array, capacity);
 export const f64 = (capacity?: number) => new Growable(Float64Array, capacity);

@@ -1,13 +1,14 @@
 import { dayIndex, type Properties, type PropValue, type WeftEvent } from '@weft/core';
 import { DedupTable, eventIdHash } from './dedup-table.js';
-import { f64, u32 } from './growable.js';
+import { f64, type Growable, u32 } from './growable.js';
 import { RoaringBitmap32 } from './roaring.js';
+import { Timelines } from './timelines.js';
 import { ValueTable } from './value-table.js';
 
 /** Users of one event on one UTC day, and the rows that put them there. */
 export interface DaySlot {
   users: RoaringBitmap32;
-  rows: number[];
+  rows: Growable<Uint32Array>;
 }
 
 /** An event as it leaves the index: for timelines and for moving a user to another shard. */
@@ -54,12 +55,18 @@ export class ProjectIndex {
   readonly ids = new Map<string, number>();
   /** user number -> its canonical (latest login) distinct id; '' for a freed number. */
   readonly names: string[] = [];
-  readonly timelines: number[][] = [];
+  readonly timelines = new Timelines(
+    () => this.time.data,
+    () => this.user.data,
+    () => this.rowCount,
+  );
   readonly profiles: Array<Properties | undefined> = [];
   /** event id (in values) -> day -> slot */
   readonly eventDays = new Map<number, Map<number, DaySlot>>();
   readonly dedup = new DedupTable();
   pending: PendingChanges;
+  /** Reused by reads of one user's rows (one thread per index, so one scratch suffices). */
+  private readonly scratch = u32(256);
 
   constructor(readonly project: string) {
     this.propStart.push(0);
@@ -112,10 +119,7 @@ export class ProjectIndex {
   userNumber(distinctId: string): number {
     let n = this.ids.get(distinctId);
     if (n === undefined) {
-      n = this.names.length;
-      this.names.push(distinctId);
-      this.timelines.push([]);
-      this.profiles.push(undefined);
+      n = this.addUser(distinctId);
       this.ids.set(distinctId, n);
       this.pending.newIds.push([distinctId, n]);
     }
@@ -124,9 +128,13 @@ export class ProjectIndex {
 
   /** Links the anonymous id of an `$identify` to its login id (DESIGN §4). */
   private identify(e: WeftEvent): number {
-    const login = e.distinct_id;
     const anon = e.properties.$anon_distinct_id;
-    if (typeof anon !== 'string' || anon === login) return this.userNumber(login);
+    return typeof anon === 'string' ? this.link(e.distinct_id, anon) : this.userNumber(e.distinct_id);
+  }
+
+  /** Makes `anon` and `login` one user (merging them if both exist) and returns its number. */
+  link(login: string, anon: string): number {
+    if (anon === login) return this.userNumber(login);
     const u = this.ids.get(login);
     const a = this.ids.get(anon);
     if (u === undefined && a === undefined) {
@@ -154,20 +162,19 @@ export class ProjectIndex {
 
   /** Folds user `from` into user `to`: rows, bitmaps, timeline, profile and every alias. */
   private merge(from: number, to: number): void {
-    const rows = this.timelines[from]!;
+    const count = this.timelines.read(from, this.scratch);
+    const rows = this.scratch.data;
     const userCol = this.user.data;
     const eventCol = this.event.data;
     const timeCol = this.time.data;
-    for (const r of rows) {
+    for (let i = 0; i < count; i++) {
+      const r = rows[i]!;
       userCol[r] = to;
       const slot = this.eventDays.get(eventCol[r]!)!.get(dayIndex(timeCol[r]!))!;
       slot.users.remove(from);
       slot.users.add(to);
     }
-    const merged = this.timelines[to]!.concat(rows);
-    merged.sort((x, y) => timeCol[x]! - timeCol[y]! || x - y);
-    this.timelines[to] = merged;
-    this.timelines[from] = [];
+    this.timelines.moveAll(from, to, this.scratch);
     const fromProfile = this.profiles[from];
     if (fromProfile) this.updateProfile(to, undefined, fromProfile);
     this.profiles[from] = undefined;
@@ -183,18 +190,17 @@ export class ProjectIndex {
   evict(distinctId: string): { events: StoredEvent[]; profile: Properties | undefined } | undefined {
     const n = this.ids.get(distinctId);
     if (n === undefined) return undefined;
-    const rows = this.timelines[n]!;
-    const events = rows.map((r) => this.storedEvent(r));
+    const rows = this.userRows(n);
+    const events = Array.from(rows, (r) => this.storedEvent(r));
     const eventCol = this.event.data;
     const timeCol = this.time.data;
     for (const r of rows) {
       const slot = this.eventDays.get(eventCol[r]!)!.get(dayIndex(timeCol[r]!))!;
       slot.users.remove(n);
-      const i = slot.rows.indexOf(r);
-      if (i >= 0) slot.rows.splice(i, 1);
+      slot.rows.remove(r);
     }
     const profile = this.profiles[n];
-    this.timelines[n] = [];
+    this.timelines.evict(n);
     this.profiles[n] = undefined;
     for (const [id, m] of this.ids) if (m === n) this.ids.delete(id);
     this.names[n] = '';
@@ -213,12 +219,8 @@ export class ProjectIndex {
   ): number {
     const values = this.values;
     const ev = values.stringId(eventName);
-    const row = this.time.push(time);
-    this.user.push(user);
-    this.event.push(ev);
-    this.session.push(sessionId === undefined ? NO_SESSION : values.stringId(sessionId));
-    this.idHi.push(hi);
-    this.idLo.push(lo);
+    const session = sessionId === undefined ? NO_SESSION : values.stringId(sessionId);
+    const row = this.pushColumns(hi, lo, user, ev, time, session);
     const pool = this.propPool;
     for (const key in props) {
       pool.push(values.stringId(key));
@@ -229,12 +231,52 @@ export class ProjectIndex {
     return row;
   }
 
+  /**
+   * Adds a row whose strings are already interned: `pairs[0..n)` holds (key id, value id)
+   * pairs. `session` is a value id, or ValueTable.NULL for none.
+   */
+  addRowIds(
+    hi: number,
+    lo: number,
+    user: number,
+    ev: number,
+    time: number,
+    session: number,
+    pairs: Uint32Array,
+    n: number,
+  ): number {
+    const row = this.pushColumns(hi, lo, user, ev, time, session);
+    this.propPool.pushAll(pairs.subarray(0, n));
+    this.propStart.push(this.propPool.length);
+    this.indexRow(row, user, ev, time);
+    return row;
+  }
+
+  private pushColumns(
+    hi: number,
+    lo: number,
+    user: number,
+    ev: number,
+    time: number,
+    session: number,
+  ): number {
+    const row = this.time.push(time);
+    this.user.push(user);
+    this.event.push(ev);
+    this.session.push(session);
+    this.idHi.push(hi);
+    this.idLo.push(lo);
+    return row;
+  }
+
   /** Adds a stored row to the derived structures: timeline and (event, day) slot. */
   indexRow(row: number, user: number, ev: number, time: number): void {
-    const timeline = this.timelines[user]!;
-    const last = timeline.length === 0 ? -1 : timeline[timeline.length - 1]!;
-    if (last < 0 || this.time.data[last]! <= time) timeline.push(row);
-    else timeline.splice(this.insertionPoint(timeline, time), 0, row);
+    this.timelines.add(user, row);
+    this.indexDay(row, user, ev, time);
+  }
+
+  /** Adds a stored row to its (event, day) slot only. */
+  indexDay(row: number, user: number, ev: number, time: number): void {
     let days = this.eventDays.get(ev);
     if (!days) {
       days = new Map();
@@ -243,23 +285,26 @@ export class ProjectIndex {
     const day = dayIndex(time);
     let slot = days.get(day);
     if (!slot) {
-      slot = { users: new RoaringBitmap32(), rows: [] };
+      slot = { users: new RoaringBitmap32(), rows: u32(16) };
       days.set(day, slot);
     }
     slot.users.add(user);
     slot.rows.push(row);
   }
 
-  private insertionPoint(timeline: number[], time: number): number {
-    const times = this.time.data;
-    let lo = 0;
-    let hi = timeline.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (times[timeline[mid]!]! <= time) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+  /** Appends a user number with no id, rows or profile yet (ids are set by the caller). */
+  addUser(name = ''): number {
+    const n = this.names.length;
+    this.names.push(name);
+    this.profiles.push(undefined);
+    this.timelines.addUser();
+    return n;
+  }
+
+  /** The user's rows, oldest first, as a copy. */
+  userRows(user: number): Uint32Array {
+    const count = this.timelines.read(user, this.scratch);
+    return this.scratch.data.slice(0, count);
   }
 
   updateProfile(user: number, set: Properties | undefined, setOnce: Properties | undefined): void {
@@ -311,7 +356,7 @@ export class ProjectIndex {
   timeline(distinctId: string): StoredEvent[] | undefined {
     const n = this.ids.get(distinctId);
     if (n === undefined) return undefined;
-    return this.timelines[n]!.map((r) => this.storedEvent(r));
+    return Array.from(this.userRows(n), (r) => this.storedEvent(r));
   }
 
   profile(distinctId: string): Properties | undefined {

@@ -237,11 +237,7 @@ function applyDelta(index: ProjectIndex, tables: Map<string, Table>, evicted: Se
   const idNos = column(ids, 'no');
   for (let i = 0; i < idNames.length; i++) {
     const n = idNos[i]!;
-    while (index.names.length <= n) {
-      index.names.push('');
-      index.timelines.push([]);
-      index.profiles.push(undefined);
-    }
+    while (index.names.length <= n) index.addUser();
     if (index.names[n] === '' || !index.ids.has(index.names[n]!)) index.names[n] = idNames[i]!;
     index.ids.set(idNames[i]!, n);
   }
@@ -286,13 +282,16 @@ function applyDelta(index: ProjectIndex, tables: Map<string, Table>, evicted: Se
 function rebuildDerived(index: ProjectIndex, evicted: Set<number>): void {
   const n = index.rowCount;
   const userCol = index.user.data;
-  const order: number[] = [];
-  for (let r = 0; r < n; r++) if (!evicted.has(userCol[r]!)) order.push(r);
+  const eventCol = index.event.data;
   const times = index.time.data;
-  order.sort((a, b) => times[a]! - times[b]! || a - b);
-  for (const r of order) {
+  for (const u of evicted) index.timelines.evict(u);
+  for (let r = 0; r < n; r++) {
+    const u = userCol[r]!;
+    if (evicted.has(u)) continue;
     index.dedup.add(index.idHi.data[r]!, index.idLo.data[r]!);
-    index.indexRow(r, userCol[r]!, index.event.data[r]!, times[r]!);
+    index.indexDay(r, u, eventCol[r]!, times[r]!);
   }
+  // One sort of all rows by (user, time) builds every timeline at once.
+  index.timelines.seal();
   index.pending = index.freshPending();
 }

@@ -1,7 +1,9 @@
 import { DAY_MS, type Interval, type PropValue } from '@weft/core';
 import type { ProjectIndex } from '../index/project-index.js';
 import { RoaringBitmap32 } from '../index/roaring.js';
+import { ValueTable } from '../index/value-table.js';
 import { bucketOf, bucketStarts, labels } from './buckets.js';
+import { segmentUsers } from './segment.js';
 import { compileWhere, type WhereClause } from './where.js';
 
 export type EventsMetric = 'count' | 'uniques' | 'per_user' | { sum: string } | { avg: string };
@@ -17,6 +19,14 @@ export interface EventsQuery {
   tz: string;
   /** Restrict to these distinct ids (a segment, until segments exist as bitmaps). */
   users?: string[];
+  /** With a breakdown: how many values to keep per series; the rest fold into "other". */
+  top?: number;
+  /**
+   * Second pass of a breakdown with more than `top` values: per series, the value keys
+   * (JSON) to keep. Shards fold every other value into one "other" group, so its distinct
+   * users are counted once however many values it spans.
+   */
+  keep?: string[][];
 }
 
 /** Per series and breakdown value: [count, uniques, sum, n] per bucket, flat, and for the whole range. */
@@ -32,13 +42,17 @@ export interface EventsResponse {
   series: Array<{
     event: string;
     breakdown?: PropValue;
+    /** True for the group of the values past the top N. */
+    other?: true;
     total: number;
     points: Array<{ t: string; value: number }>;
   }>;
 }
 
-const FIELDS = 4;
-const NO_VALUE = '\u0000none';
+export const FIELDS = 4;
+/** Partial keys of the no-breakdown group (and absent values) and of the folded rest. */
+export const NO_VALUE = '\u0000none';
+export const OTHER = '\u0000other';
 
 class Accumulator {
   readonly counts: number[];
@@ -72,21 +86,11 @@ function metricProp(metric: EventsMetric): string | undefined {
   return 'sum' in metric ? metric.sum : metric.avg;
 }
 
-function usersFilter(index: ProjectIndex, ids: readonly string[] | undefined): RoaringBitmap32 | null {
-  if (!ids) return null;
-  const set = new RoaringBitmap32();
-  for (const id of ids) {
-    const n = index.ids.get(id);
-    if (n !== undefined) set.add(n);
-  }
-  return set;
-}
-
 /** One shard's share of an event analysis. */
 export function eventsPartial(index: ProjectIndex, q: EventsQuery): SeriesPartial[] {
   const starts = bucketStarts(q.from, q.to, q.interval, q.tz);
   const out: SeriesPartial[] = [];
-  const users = usersFilter(index, q.users);
+  const users = segmentUsers(index, q.users);
   const prop = metricProp(q.metric);
   const propId = prop === undefined ? -1 : index.values.find(prop);
   const breakdownId = q.breakdown === undefined ? -1 : index.values.find(q.breakdown);
@@ -99,6 +103,8 @@ export function eventsPartial(index: ProjectIndex, q: EventsQuery): SeriesPartia
     const days = ev < 0 ? undefined : index.eventDays.get(ev);
     if (!days) return;
     const where = compileWhere(index, spec.where);
+    const keep = q.keep === undefined ? undefined : new Set(q.keep[series]);
+    // Keyed by the value itself (value ids differ between shards), so shard partials merge by key.
     const accs = new Map<string, { acc: Accumulator; value: PropValue }>();
     const accFor = (key: string, value: PropValue): Accumulator => {
       let entry = accs.get(key);
@@ -107,6 +113,18 @@ export function eventsPartial(index: ProjectIndex, q: EventsQuery): SeriesPartia
         accs.set(key, entry);
       }
       return entry.acc;
+    };
+    const byValueId = new Map<number, Accumulator>();
+    const groupFor = (vid: number): Accumulator => {
+      let acc = byValueId.get(vid);
+      if (!acc) {
+        // An absent property and an explicit null are one group, as in SQL.
+        const value = vid <= ValueTable.NULL ? null : index.values.get(vid);
+        const key = vid <= ValueTable.NULL ? NO_VALUE : keyOf(value);
+        acc = keep !== undefined && !keep.has(key) ? accFor(OTHER, null) : accFor(key, value);
+        byValueId.set(vid, acc);
+      }
+      return acc;
     };
     for (const [day, slot] of days) {
       if (day < firstDay || day > lastDay) continue;
@@ -122,7 +140,10 @@ export function eventsPartial(index: ProjectIndex, q: EventsQuery): SeriesPartia
         acc.all.orInPlace(slot.users);
         continue;
       }
-      for (const row of slot.rows) {
+      const rows = slot.rows.data;
+      const rowCount = slot.rows.length;
+      for (let i = 0; i < rowCount; i++) {
+        const row = rows[i]!;
         const t = times[row]!;
         if (t < q.from || t >= q.to) continue;
         if (where && !where(row)) continue;
@@ -131,8 +152,7 @@ export function eventsPartial(index: ProjectIndex, q: EventsQuery): SeriesPartia
         let acc: Accumulator;
         if (q.breakdown === undefined) acc = accFor(NO_VALUE, null);
         else {
-          const vid = breakdownId < 0 ? -1 : index.propValueId(row, breakdownId);
-          acc = vid < 0 ? accFor(NO_VALUE, null) : accFor(String(vid), index.values.get(vid));
+          acc = groupFor(breakdownId < 0 ? -1 : index.propValueId(row, breakdownId));
         }
         const b = bucketOf(starts, t);
         acc.counts[b]!++;
@@ -148,12 +168,14 @@ export function eventsPartial(index: ProjectIndex, q: EventsQuery): SeriesPartia
         }
       }
     }
-    for (const [key, { acc, value }] of accs) {
-      // Value ids differ between shards; the merge keys breakdowns by the value itself.
-      out.push(acc.partial(series, key === NO_VALUE ? NO_VALUE : JSON.stringify(value), value));
-    }
+    for (const [key, { acc, value }] of accs) out.push(acc.partial(series, key, value));
   });
   return out;
+}
+
+/** The key of a breakdown value across shards (value ids differ between shards). */
+function keyOf(value: PropValue): string {
+  return JSON.stringify(value);
 }
 
 function metricValue(metric: EventsMetric, count: number, uniques: number, sum: number, n: number): number {
@@ -191,8 +213,12 @@ export function mergeEvents(q: EventsQuery, partials: readonly SeriesPartial[][]
     }
   }
   const series: EventsResponse['series'] = [];
+  const rank = (m: { key: string; total: number[] }) =>
+    m.key === OTHER
+      ? Number.NEGATIVE_INFINITY
+      : metricValue(q.metric, m.total[0]!, m.total[1]!, m.total[2]!, m.total[3]!);
   const ordered = [...merged.values()].sort(
-    (a, b) => a.series - b.series || b.total[0]! - a.total[0]! || a.key.localeCompare(b.key),
+    (a, b) => a.series - b.series || rank(b) - rank(a) || a.key.localeCompare(b.key),
   );
   for (let s = 0; s < q.events.length; s++) {
     const forSeries = ordered.filter((m) => m.series === s);
@@ -219,8 +245,40 @@ export function mergeEvents(q: EventsQuery, partials: readonly SeriesPartial[][]
         points,
       };
       if (q.breakdown !== undefined) entry.breakdown = m.key === NO_VALUE ? null : m.value;
+      if (m.key === OTHER) {
+        entry.breakdown = '$other';
+        entry.other = true;
+      }
       series.push(entry);
     }
   }
   return { series };
+}
+
+/**
+ * After a first pass over a breakdown: per series, the keys of the top `q.top` values by the
+ * metric's total, or undefined when no series has more (no second pass needed).
+ */
+export function topBreakdownKeys(
+  q: EventsQuery,
+  partials: readonly SeriesPartial[][],
+): string[][] | undefined {
+  const top = q.top;
+  if (q.breakdown === undefined || top === undefined) return undefined;
+  const totals = q.events.map(() => new Map<string, number[]>());
+  for (const shard of partials) {
+    for (const p of shard) {
+      const t = totals[p.series]!.get(p.key);
+      if (!t) totals[p.series]!.set(p.key, [...p.total]);
+      else for (let i = 0; i < FIELDS; i++) t[i]! += p.total[i]!;
+    }
+  }
+  if (totals.every((m) => m.size <= top)) return undefined;
+  return totals.map((m) =>
+    [...m.entries()]
+      .map(([key, t]) => ({ key, v: metricValue(q.metric, t[0]!, t[1]!, t[2]!, t[3]!) }))
+      .sort((a, b) => b.v - a.v || a.key.localeCompare(b.key))
+      .slice(0, top)
+      .map((e) => e.key),
+  );
 }

@@ -197,6 +197,14 @@ describe('embedded pipeline over HTTP', () => {
     expect(metrics).toMatch(/weft_index_rows\{shard="0"\} \d+/);
   });
 
+  it('serves the browser SDK for script tags', async () => {
+    const res = await fetch(`${weft.url}/sdk/weft.min.js`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/javascript/);
+    expect(await res.text()).toMatch(/weft/);
+    expect((await fetch(`${weft.url}/sdk/other.js`)).status).toBe(404);
+  });
+
   it('survives random bytes and random JSON shapes on the batch route', async () => {
     let seed = 7;
     const rand = () => {

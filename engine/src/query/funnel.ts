@@ -1,0 +1,168 @@
+import type { PropValue } from '@weft/core';
+import type { ProjectIndex } from '../index/project-index.js';
+import type { RoaringBitmap32 } from '../index/roaring.js';
+import { FunnelChainFinder } from './funnel-chain.js';
+import { exactQuantile } from './quantile.js';
+import { segmentUsers } from './segment.js';
+import { candidateUsers, compileSpec, type EventSpec, matchingUsers } from './step.js';
+
+/** A funnel request after the edge resolved times and window (DESIGN §5, §6). */
+export interface FunnelQuery {
+  steps: EventSpec[];
+  /** Milliseconds from the first step's event. */
+  window: number;
+  from: number;
+  to: number;
+  /** Property of the chain's first-step event to group by. */
+  breakdown?: string;
+  /** Restrict to these distinct ids. */
+  users?: string[];
+}
+
+/** Per breakdown value: users reaching each step, and each converter's ms from the previous step. */
+export interface FunnelGroupPartial {
+  key: string;
+  value: PropValue;
+  reached: number[];
+  /** gaps[k] for k >= 1: one entry per user reaching step k. */
+  gaps: number[][];
+}
+
+export interface FunnelStepResult {
+  event: string;
+  users: number;
+  conversion_from_prev: number;
+  conversion_from_first: number;
+  median_ms_from_prev: number | null;
+  p90_ms_from_prev: number | null;
+}
+
+export interface FunnelResponse {
+  steps: FunnelStepResult[];
+  breakdowns?: Array<{ breakdown: PropValue; steps: FunnelStepResult[] }>;
+}
+
+const NO_VALUE = '\u0000none';
+
+/** Calls `visit(user, chain level, first-step row)` for each user reaching step 1 on this shard. */
+function forEachConverter(
+  index: ProjectIndex,
+  q: FunnelQuery,
+  visit: (user: number, finder: FunnelChainFinder) => void,
+): void {
+  const steps = q.steps.map((s) => compileSpec(index, s));
+  const first = matchingUsers(index, steps[0]!, q.from, q.to);
+  const segment: RoaringBitmap32 | null = segmentUsers(index, q.users);
+  if (segment) first.andInPlace(segment);
+  const finder = new FunnelChainFinder(index, steps, q.window, q.from, q.to);
+  for (const user of first) visit(user, finder);
+}
+
+/** One shard's share of a funnel. */
+export function funnelPartial(index: ProjectIndex, q: FunnelQuery): FunnelGroupPartial[] {
+  const n = q.steps.length;
+  const groups = new Map<string, FunnelGroupPartial>();
+  const group = (key: string, value: PropValue): FunnelGroupPartial => {
+    let g = groups.get(key);
+    if (!g) {
+      g = { key, value, reached: new Array(n).fill(0), gaps: Array.from({ length: n }, () => []) };
+      groups.set(key, g);
+    }
+    return g;
+  };
+  const breakdownKey = q.breakdown === undefined ? -1 : index.values.find(q.breakdown);
+  // Users who may reach step 2 need their timelines read; the rest stop at step 1 (unless a
+  // breakdown needs their first-step event).
+  const second =
+    n > 1 && q.breakdown === undefined ? candidateUsers(compileSpec(index, q.steps[1]!), q.from, q.to) : null;
+  let onlyFirst = 0;
+  forEachConverter(index, q, (user, finder) => {
+    if (second !== null && !second.has(user)) {
+      onlyFirst++;
+      return;
+    }
+    const chain = finder.find(user);
+    let g: FunnelGroupPartial;
+    if (q.breakdown === undefined) g = group(NO_VALUE, null);
+    else {
+      const vid = breakdownKey < 0 ? -1 : index.propValueId(chain.rows[0]!, breakdownKey);
+      const value = vid < 0 ? null : index.values.get(vid);
+      g = group(vid < 0 ? NO_VALUE : JSON.stringify(value), value);
+    }
+    for (let k = 0; k < chain.level; k++) {
+      g.reached[k]!++;
+      if (k > 0) g.gaps[k]!.push(chain.times[k]! - chain.times[k - 1]!);
+    }
+  });
+  if (onlyFirst > 0) group(NO_VALUE, null).reached[0]! += onlyFirst;
+  return [...groups.values()];
+}
+
+function stepResults(q: FunnelQuery, reached: number[], gaps: number[][]): FunnelStepResult[] {
+  return q.steps.map((s, k) => {
+    const sorted = Float64Array.from(gaps[k]!).sort();
+    const prev = k === 0 ? reached[0]! : reached[k - 1]!;
+    return {
+      event: s.event,
+      users: reached[k]!,
+      conversion_from_prev: prev === 0 ? 0 : reached[k]! / prev,
+      conversion_from_first: reached[0] === 0 ? 0 : reached[k]! / reached[0]!,
+      median_ms_from_prev: k === 0 ? null : exactQuantile(sorted, 0.5),
+      p90_ms_from_prev: k === 0 ? null : exactQuantile(sorted, 0.9),
+    };
+  });
+}
+
+/** Adds the shards' partials (users are disjoint across shards) into the response. */
+export function mergeFunnel(q: FunnelQuery, partials: readonly FunnelGroupPartial[][]): FunnelResponse {
+  const n = q.steps.length;
+  const total = {
+    reached: new Array<number>(n).fill(0),
+    gaps: Array.from({ length: n }, (): number[] => []),
+  };
+  const byKey = new Map<string, { value: PropValue; reached: number[]; gaps: number[][] }>();
+  for (const shard of partials) {
+    for (const p of shard) {
+      let g = byKey.get(p.key);
+      if (!g) {
+        g = { value: p.value, reached: new Array(n).fill(0), gaps: Array.from({ length: n }, () => []) };
+        byKey.set(p.key, g);
+      }
+      for (let k = 0; k < n; k++) {
+        g.reached[k]! += p.reached[k]!;
+        total.reached[k]! += p.reached[k]!;
+        for (const gap of p.gaps[k]!) {
+          g.gaps[k]!.push(gap);
+          total.gaps[k]!.push(gap);
+        }
+      }
+    }
+  }
+  const out: FunnelResponse = { steps: stepResults(q, total.reached, total.gaps) };
+  if (q.breakdown !== undefined) {
+    out.breakdowns = [...byKey.entries()]
+      .sort((a, b) => b[1].reached[0]! - a[1].reached[0]! || a[0].localeCompare(b[0]))
+      .map(([key, g]) => ({
+        breakdown: key === NO_VALUE ? null : g.value,
+        steps: stepResults(q, g.reached, g.gaps),
+      }));
+  }
+  return out;
+}
+
+/** Who converted at step `step` (1-based: reached it) or dropped there (reached the one before, not it). */
+export interface FunnelUsersQuery extends FunnelQuery {
+  step: number;
+  status: 'converted' | 'dropped';
+}
+
+/** One shard's users of a funnel step, as canonical distinct ids. */
+export function funnelUsersPartial(index: ProjectIndex, q: FunnelUsersQuery): string[] {
+  const out: string[] = [];
+  forEachConverter(index, q, (user, finder) => {
+    const level = finder.find(user).level;
+    const hit = q.status === 'converted' ? level >= q.step : level === q.step - 1;
+    if (hit) out.push(index.names[user]!);
+  });
+  return out;
+}
