@@ -30,6 +30,8 @@ export interface WeftConfig {
   fsyncIntervalMs: number;
   /** How often each shard writes an incremental snapshot. */
   snapshotIntervalMs: number;
+  /** Size at which a bus partition starts a new segment file; segments a snapshot covers are deleted. */
+  logSegmentBytes: number;
   /** Batches queued to the ingest worker beyond which ingest answers 503. */
   maxPendingBatches: number;
   writeKey: string | undefined;
@@ -81,6 +83,7 @@ export function loadConfig(env: Env = process.env): WeftConfig {
     fsync: oneOf(env, 'WEFT_FSYNC', ['always', 'interval', 'none'] as const, 'interval'),
     fsyncIntervalMs: int(env, 'WEFT_FSYNC_INTERVAL_MS', 200, 1),
     snapshotIntervalMs: int(env, 'WEFT_SNAPSHOT_INTERVAL_MS', 60_000, 100),
+    logSegmentBytes: int(env, 'WEFT_LOG_SEGMENT_BYTES', 128 * 1024 * 1024, 4096),
     maxPendingBatches: int(env, 'WEFT_MAX_PENDING_BATCHES', 2000, 1),
     writeKey: env.WEFT_WRITE_KEY || undefined,
     secretKey: env.WEFT_SECRET_KEY || undefined,

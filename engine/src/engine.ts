@@ -101,6 +101,7 @@ export class Engine {
       shards: config.shards,
       fsync: config.fsync,
       fsyncIntervalMs: config.fsyncIntervalMs,
+      logSegmentBytes: config.logSegmentBytes,
       validEnds,
       keys,
       limits: config.limits,
@@ -187,6 +188,14 @@ export class Engine {
   private onShardReply(shard: number, msg: ShardReply): void {
     switch (msg.type) {
       case 'ready':
+        return;
+      case 'snapshotted':
+        // The shard no longer needs its partition below the snapshot: let the log owner free it.
+        if (!this.closed) {
+          this.ingestCall((id) => ({ type: 'release', id, partition: shard, offset: msg.offset })).catch(
+            (err: Error) => console.error('weft: could not release log segments', err),
+          );
+        }
         return;
       case 'result':
         this.settle(msg.id, true, msg.value);

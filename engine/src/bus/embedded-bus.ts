@@ -2,9 +2,9 @@ import { join } from 'node:path';
 import type { FsyncPolicy } from '@weft/core';
 import { PartitionLog } from './partition-log.js';
 
-/** Where partition `p` of the embedded bus lives inside the data directory. */
+/** Where partition `p` of the embedded bus lives inside the data directory (a folder of segments). */
 export function partitionPath(dataDir: string, partition: number): string {
-  return join(dataDir, 'log', `partition-${partition}.log`);
+  return join(dataDir, 'log', `partition-${partition}`);
 }
 
 /** The producer side of the bus, as the ingest worker sees it. */
@@ -13,6 +13,8 @@ export interface BusWriter {
   /** Appends a record to a partition; returns the offset the record ends at. */
   append(partition: number, payload: Uint8Array): number;
   endOffset(partition: number): number;
+  /** Frees log space a consumer no longer needs: everything ending at or before `offset`. */
+  release(partition: number, offset: number): void;
   /** Resolves once everything appended so far is as durable as the policy promises. */
   commit(): Promise<void> | undefined;
   close(): void;
@@ -36,10 +38,11 @@ export class EmbeddedBus implements BusWriter {
     private readonly policy: FsyncPolicy,
     fsyncIntervalMs: number,
     validEnds: readonly number[],
+    segmentBytes: number,
   ) {
     this.logs = [];
     for (let p = 0; p < partitions; p++) {
-      const log = new PartitionLog(partitionPath(dataDir, p));
+      const log = new PartitionLog(partitionPath(dataDir, p), segmentBytes);
       log.truncate(validEnds[p] ?? 0);
       this.logs.push(log);
     }
@@ -61,6 +64,10 @@ export class EmbeddedBus implements BusWriter {
 
   endOffset(partition: number): number {
     return this.logs[partition]!.endOffset;
+  }
+
+  release(partition: number, offset: number): void {
+    this.logs[partition]!.deleteBefore(offset);
   }
 
   commit(): Promise<void> | undefined {

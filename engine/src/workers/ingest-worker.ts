@@ -26,7 +26,14 @@ import type {
 const data = workerData as IngestWorkerData;
 const port = parentPort!;
 const keys = new StaticKeys(data.keys);
-const bus = new EmbeddedBus(data.dataDir, data.shards, data.fsync, data.fsyncIntervalMs, data.validEnds);
+const bus = new EmbeddedBus(
+  data.dataDir,
+  data.shards,
+  data.fsync,
+  data.fsyncIntervalMs,
+  data.validEnds,
+  data.logSegmentBytes,
+);
 const router = new Router(join(data.dataDir, 'identity', 'routes.ndjson'), data.shards);
 const encoder = new EventEncoder();
 const packr = new Packr({ useRecords: true });
@@ -135,6 +142,9 @@ function handle(req: IngestRequest): IngestOutcome {
           req.to,
           control({ k: 'm', p: req.project, id: req.distinctId, ev: req.events, prof: req.profile }),
         );
+        return { id: req.id, ok: true, result: null };
+      case 'release':
+        bus.release(req.partition, req.offset);
         return { id: req.id, ok: true, result: null };
       case 'close':
         closing = true;

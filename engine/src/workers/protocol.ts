@@ -20,6 +20,7 @@ export interface IngestWorkerData {
   shards: number;
   fsync: 'always' | 'interval' | 'none';
   fsyncIntervalMs: number;
+  logSegmentBytes: number;
   validEnds: number[];
   keys: ProjectKeys[];
   limits: IngestLimits;
@@ -53,6 +54,7 @@ export type ShardRequest =
 /** shard -> main */
 export type ShardReply =
   | { type: 'ready'; validEnd: number; rows: number }
+  | { type: 'snapshotted'; offset: number }
   | { type: 'result'; id: number; value: unknown }
   | { type: 'error'; id: number; message: string }
   | {
@@ -77,6 +79,7 @@ export type IngestRequest =
       events: StoredEvent[];
       profile: Properties | null;
     }
+  | { type: 'release'; id: number; partition: number; offset: number }
   | { type: 'close'; id: number };
 
 /** main -> ingest worker: the requests of one event-loop turn, answered together. */

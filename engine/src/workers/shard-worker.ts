@@ -150,6 +150,7 @@ function snapshot(): void {
   // A snapshot past an eviction whose events have not reached their new shard could lose them.
   if (unconfirmedMoves > 0 || applied === manifest.appliedOffset) return;
   manifest = writeSnapshot(dir, projects.values(), manifest, applied);
+  send({ type: 'snapshotted', offset: manifest.appliedOffset });
 }
 
 const validEnd = replayPartition(partitionPath(data.dataDir, data.shard), applied, (payload, end) => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -23,8 +23,9 @@ function batch(b: number) {
 
 describe('SIGKILL mid-stream', () => {
   it('loses no acknowledged event and, with client retries, counts every event exactly once', async () => {
-    // Frequent snapshots so the kill lands between snapshot and log tail as well.
-    const env = { WEFT_SNAPSHOT_INTERVAL_MS: '150' };
+    // Frequent snapshots and small log segments, so the kill lands between snapshot and log
+    // tail, and segments a snapshot covered are deleted while events keep coming.
+    const env = { WEFT_SNAPSHOT_INTERVAL_MS: '150', WEFT_LOG_SEGMENT_BYTES: '65536' };
     const first = await startServerProcess(dataDir, env);
     const acked = new Set<number>();
     let next = 0;
@@ -65,6 +66,11 @@ describe('SIGKILL mid-stream', () => {
       expect(await countEvents(second.url, 'crash_test', 'uniques')).toBe(997);
     } finally {
       expect(await second.stop('SIGTERM')).toBe(0);
+    }
+
+    // Retention ran: the first segment of each partition is gone, yet nothing was lost.
+    for (const p of [0, 1]) {
+      expect(existsSync(join(dataDir, 'log', `partition-${p}`, `${'0'.repeat(20)}.log`))).toBe(false);
     }
 
     // A clean stop snapshots; the next start answers the same from snapshot alone.
