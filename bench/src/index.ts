@@ -4,5 +4,4 @@ export {
   EventGenerator,
   type GenOptions,
   generateBodies,
-  prng,
 } from './ingest/gen.js';

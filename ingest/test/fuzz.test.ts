@@ -1,9 +1,9 @@
-import { WeftError } from '@weft/core';
+import { prng, WeftError } from '@weft/core';
 import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { processBatch } from '../src/batch/process.js';
 import type { BodyFormat } from '../src/types.js';
-import { keys, limits, NOW, prng, type TestApp, testApp, WRITE_KEY } from './helpers.js';
+import { keys, limits, NOW, type TestApp, testApp, WRITE_KEY } from './helpers.js';
 
 const random = prng(20240601);
 const int = (n: number) => Math.floor(random() * n);

@@ -1,4 +1,4 @@
-import { DEFAULT_LIMITS, type IngestLimits, StaticKeys, WeftError, type WeftEvent } from '@weft/core';
+import { DEFAULT_LIMITS, type IngestLimits, prng, StaticKeys, WeftError, type WeftEvent } from '@weft/core';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { processBatch } from '../src/batch/process.js';
 import { installErrorHandler } from '../src/http/errors.js';
@@ -55,18 +55,6 @@ export async function testApp(
   moreRoutes(app);
   await app.ready();
   return { app, published, submitted };
-}
-
-/** Deterministic PRNG (mulberry32) so fuzz failures reproduce. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The WeftError `fn` throws; fails the test when it returns or throws anything else. */

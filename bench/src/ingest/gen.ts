@@ -4,17 +4,7 @@
  * request bodies (byte for byte) and every event carries a unique event_id.
  */
 
-/** mulberry32: a tiny, fast, seedable 32-bit PRNG; returns floats in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '@weft/core';
 
 /** Event names, most frequent first; weights fall off roughly as 1/rank (Zipf, s ≈ 1). */
 export const EVENT_NAMES = [

@@ -1,4 +1,4 @@
-import { bucketLabel, bucketStart, type Interval, shardOf, type WeftEvent } from '@weft/core';
+import { bucketLabel, bucketStart, type Interval, prng, shardOf, type WeftEvent } from '@weft/core';
 import { describe, expect, it } from 'vitest';
 import { ProjectIndex } from '../../src/index/project-index.js';
 import { type EventsQuery, eventsPartial, mergeEvents } from '../../src/query/event-analysis.js';
@@ -7,18 +7,8 @@ import type { WhereClause } from '../../src/query/where.js';
 const DAY = 86_400_000;
 const T0 = Date.UTC(2024, 0, 29);
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function generate(n: number): WeftEvent[] {
-  const r = rng(42);
+  const r = prng(42);
   const names = ['view', 'click', 'buy'];
   const plans = ['free', 'pro', 'team'];
   const out: WeftEvent[] = [];

@@ -1,0 +1,15 @@
+/**
+ * mulberry32: a tiny, fast, seedable 32-bit PRNG returning floats in [0, 1). For data
+ * generators and tests that must produce the same sequence for the same seed; not for
+ * anything that needs unpredictability.
+ */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
