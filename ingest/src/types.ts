@@ -1,4 +1,5 @@
 import type { BatchResult, IngestLimits, KeyResolver, WeftEvent } from '@weft/core';
+import type { SegmentCall } from './segment/convert.js';
 
 /** How a batch body is encoded: `beacon` is JSON sent as text/plain by navigator.sendBeacon. */
 export type BodyFormat = 'json' | 'msgpack' | 'beacon';
@@ -12,6 +13,8 @@ export interface RawBatch {
   userAgent?: string;
   /** From the X-Write-Key header or the HTTP Basic username; the body's `write_key` is the fallback. */
   writeKey?: string;
+  /** Set for the Segment-compatible routes: the body is that Segment call's shape. */
+  segment?: SegmentCall;
 }
 
 export interface ProcessedBatch {

@@ -197,6 +197,51 @@ describe('embedded pipeline over HTTP', () => {
     expect(metrics).toMatch(/weft_index_rows\{shard="0"\} \d+/);
   });
 
+  it('takes Segment library calls: a batch on /v1/batch and single calls on /v1/segment/*', async () => {
+    const basic = `Basic ${Buffer.from('wk:').toString('base64')}`;
+    const post = (path: string, body: unknown) =>
+      fetch(`${weft.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: basic },
+        body: JSON.stringify(body),
+      });
+    const batch = await post('/v1/batch', {
+      batch: [
+        {
+          type: 'page',
+          anonymousId: 'seg-anon',
+          name: 'Home',
+          properties: { path: '/' },
+          messageId: 's1',
+          timestamp: T,
+        },
+        {
+          type: 'identify',
+          userId: 'seg-user',
+          anonymousId: 'seg-anon',
+          traits: { plan: 'team' },
+          messageId: 's2',
+          timestamp: T + 1,
+        },
+      ],
+    });
+    expect(await batch.json()).toEqual({ accepted: 2, rejected: [] });
+    const track = await post('/v1/segment/track', {
+      userId: 'seg-user',
+      event: 'Order Completed',
+      messageId: 's3',
+    });
+    expect(await track.json()).toEqual({ success: true, accepted: 1, rejected: [] });
+    expect((await post('/v1/segment/nope', {})).status).toBe(404);
+    const timeline = await get('/v1/users/seg-user/timeline');
+    expect((timeline.body.events as Array<{ event: string }>).map((e) => e.event)).toEqual([
+      '$pageview',
+      '$identify',
+      'Order Completed',
+    ]);
+    expect((await get('/v1/users/seg-anon')).body.properties).toEqual({ plan: 'team' });
+  });
+
   it('serves the browser SDK for script tags', async () => {
     const res = await fetch(`${weft.url}/sdk/weft.min.js`);
     expect(res.status).toBe(200);

@@ -9,6 +9,7 @@ import {
 } from '@weft/core';
 import { type NormalizeContext, normalizeEvent } from '../normalize/event.js';
 import { isPlainObject } from '../normalize/properties.js';
+import { fromSegmentBody, SegmentRejection } from '../segment/convert.js';
 import type { ProcessedBatch, RawBatch } from '../types.js';
 import { decodeBody } from './decode.js';
 
@@ -18,8 +19,12 @@ import { decodeBody } from './decode.js';
  * reported in result.rejected and the good events are kept.
  */
 export function processBatch(raw: RawBatch, keys: KeyResolver, limits: IngestLimits): ProcessedBatch {
-  const body = decodeBody(raw.bytes, raw.format);
-  if (!isPlainObject(body)) throw invalid('body', 'must be an object with an events array');
+  const decoded = decodeBody(raw.bytes, raw.format);
+  if (!isPlainObject(decoded)) throw invalid('body', 'must be an object with an events array');
+  let body = decoded;
+  // Segment's libraries post `{batch: [...]}` to /v1/batch too; /v1/segment/* names the call.
+  if (raw.segment) body = fromSegmentBody(raw.segment, body);
+  else if (body.events === undefined && Array.isArray(body.batch)) body = fromSegmentBody('batch', body);
   const project = authenticate(raw.writeKey || body.write_key, keys);
   const input = body.events;
   if (!Array.isArray(input)) throw invalid('events', 'must be an array');
@@ -40,7 +45,12 @@ export function processBatch(raw: RawBatch, keys: KeyResolver, limits: IngestLim
   const events: WeftEvent[] = [];
   const result: BatchResult = { accepted: 0, rejected: [] };
   for (let index = 0; index < input.length; index++) {
-    const event = normalizeEvent(input[index], ctx);
+    const item = input[index];
+    if (item instanceof SegmentRejection) {
+      result.rejected.push({ index, reason: item.reason });
+      continue;
+    }
+    const event = normalizeEvent(item, ctx);
     if (typeof event === 'string') result.rejected.push({ index, reason: event });
     else events.push(event);
   }
