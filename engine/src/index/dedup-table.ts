@@ -3,12 +3,30 @@ import { fnv1a } from '@weft/core';
 const SEED_HI = 0x811c9dc5;
 const SEED_LO = 0x01000193;
 
+/** The two per-project seeds of eventIdHash: producers hashing many events compute them once. */
+export function projectSeeds(project: string): [number, number] {
+  return [fnv1a(project, SEED_HI), fnv1a(project, SEED_LO) ^ 0x5bd1e995];
+}
+
+/** Writes the 64-bit id of an event_id, as two 32-bit halves, at out[at], out[at + 1]. */
+export function hashEventId(
+  seeds: readonly [number, number],
+  eventId: string,
+  out: Uint32Array,
+  at: number,
+): void {
+  const hi = fnv1a(eventId, seeds[0]);
+  const lo = fnv1a(eventId, seeds[1]);
+  out[at] = hi;
+  // (0, 0) is reserved for empty slots.
+  out[at + 1] = hi === 0 && lo === 0 ? 1 : lo;
+}
+
 /** 64-bit id of an event_id as two 32-bit halves; (0, 0) is reserved for empty slots. */
 export function eventIdHash(project: string, eventId: string): [number, number] {
-  const hi = fnv1a(eventId, fnv1a(project, SEED_HI));
-  let lo = fnv1a(eventId, fnv1a(project, SEED_LO) ^ 0x5bd1e995);
-  if (hi === 0 && lo === 0) lo = 1;
-  return [hi, lo];
+  const out = new Uint32Array(2);
+  hashEventId(projectSeeds(project), eventId, out, 0);
+  return [out[0]!, out[1]!];
 }
 
 /**
@@ -31,6 +49,11 @@ export class DedupTable {
 
   get size(): number {
     return this.count;
+  }
+
+  /** Bytes held, for memory reports. */
+  bytes(): number {
+    return this.hi.byteLength + this.lo.byteLength;
   }
 
   /** Adds the hash; false when it was already present. */

@@ -6,7 +6,7 @@ import { Packr } from 'msgpackr';
 import { EmbeddedBus } from '../bus/embedded-bus.js';
 import { EventEncoder, RECORD_CONTROL } from '../bus/event-codec.js';
 import { type Eviction, Router } from '../identity/router.js';
-import { eventIdHash } from '../index/dedup-table.js';
+import { hashEventId, projectSeeds } from '../index/dedup-table.js';
 import type {
   BusRecord,
   IngestMessage,
@@ -75,17 +75,21 @@ function control(record: BusRecord): Uint8Array {
   return out;
 }
 
+const seeds = new Map<string, [number, number]>();
+function seedsOf(project: string): [number, number] {
+  let s = seeds.get(project);
+  if (!s) seeds.set(project, (s = projectSeeds(project)));
+  return s;
+}
+
 function flushEvents(): void {
   for (const [project, perShard] of pending) {
     for (let p = 0; p < perShard.length; p++) {
       const events = perShard[p]!;
       if (events.length === 0) continue;
       const hashes = new Uint32Array(events.length * 2);
-      for (let i = 0; i < events.length; i++) {
-        const [hi, lo] = eventIdHash(project, events[i]!.event_id);
-        hashes[i * 2] = hi;
-        hashes[i * 2 + 1] = lo;
-      }
+      const seeds = seedsOf(project);
+      for (let i = 0; i < events.length; i++) hashEventId(seeds, events[i]!.event_id, hashes, i * 2);
       append(p, encoder.encode(project, events, hashes));
       perShard[p] = [];
     }
