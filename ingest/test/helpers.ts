@@ -1,4 +1,4 @@
-import { DEFAULT_LIMITS, type IngestLimits, prng, StaticKeys, WeftError, type WeftEvent } from '@weft/core';
+import { DEFAULT_LIMITS, type IngestLimits, StaticKeys, WeftError, type WeftEvent } from '@weft/core';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { processBatch } from '../src/batch/process.js';
 import { installErrorHandler } from '../src/http/errors.js';
