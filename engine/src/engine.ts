@@ -3,6 +3,7 @@ import type { BatchResult, ProjectKeys, WeftConfig, WeftEvent } from '@weft/core
 import { type ErrorCode, WeftError } from '@weft/core';
 import type { RawBatch } from '@weft/ingest';
 import { checkLayout } from './data-dir.js';
+import type { SegmentChange } from './segments/protocol.js';
 import type {
   IngestMessage,
   IngestReply,
@@ -42,6 +43,8 @@ export class Engine {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private readonly ackedEnds: number[];
+  /** Receives segment entry/exit changes from the shards (the change feed). */
+  onSegmentChanges: ((changes: SegmentChange[]) => void) | undefined;
   private closed = false;
 
   private constructor(
@@ -202,6 +205,9 @@ export class Engine {
         return;
       case 'error':
         this.settle(msg.id, false, new Error(msg.message));
+        return;
+      case 'segment-changes':
+        this.onSegmentChanges?.(msg.changes);
         return;
       case 'moved': {
         // Append the evicted history to the target partition, then let the source shard

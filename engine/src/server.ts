@@ -2,15 +2,30 @@ import { join } from 'node:path';
 import { loadConfig, StaticKeys, type WeftConfig } from '@weft/core';
 import { installErrorHandler, registerIngestRoutes } from '@weft/ingest';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { ClickHouse } from './clickhouse/client.js';
+import { migrate } from './clickhouse/migrations.js';
 import { DefinitionStore } from './definitions/store.js';
 import { Engine } from './engine.js';
 import { loadProjectKeys } from './keys.js';
+import { registerDecideRoute } from './routes/decide.js';
 import { registerDefinitionRoutes } from './routes/definitions.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerEventsQuery } from './routes/query-events.js';
+import { registerFunnelQuery } from './routes/query-funnel.js';
+import { registerHeatmapQuery } from './routes/query-heatmap.js';
+import { registerPathsQuery } from './routes/query-paths.js';
+import { registerRetentionQuery } from './routes/query-retention.js';
 import { registerSdkAssets } from './routes/sdk-assets.js';
 import { registerSecretRoutes } from './routes/secret-scope.js';
+import { registerSegmentRoutes } from './routes/segments.js';
+import { registerTagRoutes } from './routes/tags.js';
 import { registerUserRoutes } from './routes/users.js';
+import { ChangeFeed } from './segments/change-feed.js';
+import { SegmentScheduler } from './segments/scheduler.js';
+import { syncShards } from './segments/shard-calls.js';
+import { SizeHistory } from './segments/size-history.js';
+import { SegmentStore } from './segments/store.js';
+import { loadTagKey } from './segments/tag-events.js';
 
 export interface RunningWeft {
   url: string;
@@ -47,10 +62,28 @@ export async function startWeft(options: WeftOptions = {}, env = process.env): P
     publishEvents: (project, events) => engine.publishEvents(project, events),
   });
   const definitions = new DefinitionStore(join(config.dataDir, 'definitions.json'));
+  const clickhouse = await connectClickHouse(config);
+  const analysis = { engine, definitions, clickhouse };
+  // Shards keep no segment definitions: they get them before the first request.
+  const segmentStore = new SegmentStore(join(config.dataDir, 'segments'));
+  const tagKey = loadTagKey(config.dataDir);
+  await syncShards(engine, segmentStore);
+  const sizeHistory = new SizeHistory(join(config.dataDir, 'segments', 'sizes.ndjson'));
+  const scheduler = new SegmentScheduler(engine, segmentStore, sizeHistory);
+  const changeFeed = new ChangeFeed(segmentStore);
+  engine.onSegmentChanges = (changes) => changeFeed.publish(changes);
   await registerSecretRoutes(app, keys, (scope) => {
-    registerEventsQuery(scope, engine, definitions);
+    registerEventsQuery(scope, engine, definitions, clickhouse);
+    registerFunnelQuery(scope, analysis);
+    registerRetentionQuery(scope, analysis);
+    registerPathsQuery(scope, analysis);
+    registerHeatmapQuery(scope, analysis);
     registerDefinitionRoutes(scope, definitions);
     registerUserRoutes(scope, engine);
+    // Decide takes the secret key like every other non-ingest route: it reveals profile facts.
+    registerDecideRoute(scope, engine, segmentStore);
+    registerTagRoutes(scope, { engine, store: segmentStore, tagKey });
+    registerSegmentRoutes(scope, { engine, store: segmentStore, feed: changeFeed, history: sizeHistory });
   });
   registerHealthRoutes(app, engine);
   registerSdkAssets(app);
@@ -71,8 +104,23 @@ export async function startWeft(options: WeftOptions = {}, env = process.env): P
     engine,
     definitions,
     async close() {
+      scheduler.stop();
       await app.close();
       await engine.close();
+      await clickhouse?.close();
     },
   };
+}
+
+/** ClickHouse when CLICKHOUSE_URL is set, with its schema migrated; queries may then ask for `engine: "clickhouse"`. */
+async function connectClickHouse(config: WeftConfig): Promise<ClickHouse | undefined> {
+  const ch = ClickHouse.fromConfig(config);
+  if (!ch) return undefined;
+  try {
+    await migrate(ch);
+  } catch (err) {
+    // The index answers without it; SQL queries report the failure when asked for.
+    console.error(`weft: ClickHouse at ${config.clickhouseUrl} is not usable: ${(err as Error).message}`);
+  }
+  return ch;
 }

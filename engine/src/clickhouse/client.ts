@@ -1,10 +1,12 @@
-import { type ClickHouseClient, createClient } from '@clickhouse/client';
+import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 
 export interface ClickHouseOptions {
   /** e.g. http://127.0.0.1:8123 (CLICKHOUSE_URL). */
   url: string;
   /** Database holding Weft's tables (CLICKHOUSE_DATABASE, default `weft`). */
   database: string;
+  /** Settings sent with every statement, e.g. `max_memory_usage` for large analyses. */
+  settings?: Record<string, string | number>;
 }
 
 /** Settings every read sends: numbers as JSON numbers (18.16 quotes UInt64 otherwise). */
@@ -21,7 +23,17 @@ export class ClickHouse {
 
   constructor(options: ClickHouseOptions) {
     this.database = options.database;
-    this.client = createClient({ url: options.url, request_timeout: 600_000 });
+    // Errors reach callers as exceptions; the client's own logging would only repeat them.
+    this.client = createClient({
+      url: options.url,
+      request_timeout: 300_000,
+      log: { level: ClickHouseLogLevel.OFF },
+      clickhouse_settings: {
+        send_progress_in_http_headers: 1,
+        http_headers_progress_interval_ms: '10000',
+        ...options.settings,
+      },
+    });
   }
 
   /** The configured server, or undefined when CLICKHOUSE_URL is not set. */

@@ -4,15 +4,26 @@ import {
   type EventsQuery,
   type EventsResponse,
   FIELDS,
+  finishEvents,
   mergeEvents,
   NO_VALUE,
   OTHER,
   type SeriesPartial,
-  topBreakdownKeys,
 } from '../query/event-analysis.js';
 import type { ClickHouse } from './client.js';
 import { PROP_NULL, PROP_NUMBER, propText } from './insert.js';
-import { bucketSql, propValueOf, propValueSql, rangeSql, segmentSql, specSql, str, strArray } from './sql.js';
+import {
+  bucketSql,
+  eventsSource,
+  PERSON,
+  propValueOf,
+  propValueSql,
+  rangeSql,
+  segmentSql,
+  specSql,
+  str,
+  strArray,
+} from './sql.js';
 
 interface Row {
   s: number;
@@ -45,19 +56,19 @@ function innerSql(ch: ClickHouse, project: string, q: EventsQuery, keep: string[
   const fold = keep
     ? `NOT has(${`[${keep.map((k) => strArray(k.map((j) => (j === NO_VALUE ? `${PROP_NULL}:` : sqlKey(JSON.parse(j) as PropValue))))).join(', ')}]`}[s + 1], ${key})`
     : '0';
-  return `SELECT arrayJoin(arrayFilter(x -> x >= 0, [${series}])) AS s, distinct_id,
+  return `SELECT arrayJoin(arrayFilter(x -> x >= 0, [${series}])) AS s, ${PERSON} AS person,
       ${bucketSql(q.interval, q.tz)} AS b,
       ${bd ? bd.type : PROP_NULL} AS bt0, ${bd ? bd.text : "''"} AS bx0, ${bd ? bd.number : '0'} AS bn0,
       ${fold} AS o,
       if(o, ${PROP_NULL}, bt0) AS bt, if(o OR bt0 = ${PROP_NULL}, '', bx0) AS bx, if(o OR bt0 != ${PROP_NUMBER}, 0, bn0) AS bn,
       ${mv ? `${mv.type} = ${PROP_NUMBER}` : '0'} AS has_m, ${mv ? mv.number : '0'} AS m
-    FROM ${ch.table('events')}
-    WHERE ${rangeSql(project, q.from, q.to)} AND event IN (${names.map(str).join(', ')}) AND ${segmentSql(q.users)}`;
+    FROM ${eventsSource(ch, project)}
+    WHERE ${rangeSql(project, q.from, q.to)} AND event IN (${names.map(str).join(', ')}) AND ${segmentSql(ch, project, q.users)}`;
 }
 
 async function partials(ch: ClickHouse, project: string, q: EventsQuery, keep: string[][] | undefined) {
   const inner = innerSql(ch, project, q, keep);
-  const agg = 'count() AS c, uniqExact(distinct_id) AS u, sumIf(m, has_m) AS sm, countIf(has_m) AS n';
+  const agg = 'count() AS c, uniqExact(person) AS u, sumIf(m, has_m) AS sm, countIf(has_m) AS n';
   const [byBucket, totals] = await Promise.all([
     ch.rows<Row>(`SELECT s, b, bt, bx, bn, o, ${agg} FROM (${inner}) GROUP BY s, b, bt, bx, bn, o`),
     ch.rows<Row>(`SELECT s, 0 AS b, bt, bx, bn, o, ${agg} FROM (${inner}) GROUP BY s, bt, bx, bn, o`),
@@ -94,10 +105,18 @@ async function partials(ch: ClickHouse, project: string, q: EventsQuery, keep: s
   return [...out.values()];
 }
 
-/** Event analysis as SQL, post-processed by the same merge as the index's partials. */
-export async function eventsSql(ch: ClickHouse, project: string, q: EventsQuery): Promise<EventsResponse> {
-  const first = await partials(ch, project, q, undefined);
-  const keep = topBreakdownKeys(q, [first]);
-  if (keep === undefined) return mergeEvents(q, [first]);
-  return mergeEvents({ ...q, keep }, [await partials(ch, project, { ...q, keep }, keep)]);
+/**
+ * Event analysis as SQL, post-processed by the same merge as the index's partials. `specs`
+ * are the series as run (defined events expanded); `q.events` name them in the answer.
+ */
+export async function eventsSql(
+  ch: ClickHouse,
+  project: string,
+  q: EventsQuery,
+  specs: EventsQuery['events'] = q.events,
+): Promise<EventsResponse> {
+  const run = { ...q, events: specs };
+  const done = finishEvents(q, [await partials(ch, project, run, undefined)]);
+  if ('response' in done) return done.response;
+  return mergeEvents({ ...q, keep: done.keep }, [await partials(ch, project, run, done.keep)]);
 }

@@ -1,3 +1,4 @@
+import { NO_VALUE } from '../query/event-analysis.js';
 import {
   type FunnelGroupPartial,
   type FunnelQuery,
@@ -7,7 +8,16 @@ import {
 } from '../query/funnel.js';
 import type { ClickHouse } from './client.js';
 import { PROP_NULL } from './insert.js';
-import { PERSON, propValueOf, propValueSql, rangeSql, segmentSql, specSql, str } from './sql.js';
+import {
+  eventsSource,
+  PERSON,
+  propValueOf,
+  propValueSql,
+  rangeSql,
+  segmentSql,
+  specSql,
+  str,
+} from './sql.js';
 
 /**
  * Per person: the level of the best chain and its steps' gaps, computed with arrays so it
@@ -21,13 +31,16 @@ function chainSql(ch: ClickHouse, project: string, q: FunnelQuery): string {
   const conds = q.steps.map(specSql);
   const mask = conds.map((c, k) => `bitShiftLeft(toUInt32(${c}), ${k})`).join(' + ');
   const lo = `multiIf(${conds.map((c, k) => `${c}, ${k}`).join(', ')}, 0)`;
-  const hi = `multiIf(${[...conds].reverse().map((c, k) => `${c}, ${n - 1 - k}`).join(', ')}, 0)`;
+  const hi = `multiIf(${[...conds]
+    .reverse()
+    .map((c, k) => `${c}, ${n - 1 - k}`)
+    .join(', ')}, 0)`;
   const bd = q.breakdown === undefined ? null : propValueSql(q.breakdown);
   const names = [...new Set(q.steps.map((s) => s.event))];
   const inner = `SELECT ${PERSON} AS person, time_ms AS t, ${mask} AS mask, ${lo} AS lo, ${hi} AS hi, event_id,
       ${bd ? bd.type : PROP_NULL} AS bt, ${bd ? bd.text : "''"} AS bx, ${bd ? bd.number : '0'} AS bn
-    FROM ${ch.table('events')}
-    WHERE ${rangeSql(project, q.from, q.to)} AND event IN (${names.map(str).join(', ')}) AND ${segmentSql(q.users)} AND mask > 0`;
+    FROM ${eventsSource(ch, project)}
+    WHERE ${rangeSql(project, q.from, q.to)} AND event IN (${names.map(str).join(', ')}) AND ${segmentSql(ch, project, q.users)} AND mask > 0`;
   const perPerson = `SELECT person, arraySort(e -> (e.1, e.3, e.4, e.5), groupArray((t, mask, lo, hi, event_id, bt, bx, bn))) AS ev
     FROM (${inner}) GROUP BY person`;
   const w = Math.floor(q.window);
@@ -41,11 +54,17 @@ function chainSql(ch: ClickHouse, project: string, q: FunnelQuery): string {
   }
   const ps = Array.from({ length: n }, (_, k) => `p${k + 1}`);
   const args = ps.map((_, k) => `a${k + 1}`);
-  cols.push(`arrayMap((${args.join(', ')}) -> ${['1', ...args.slice(1).map((a) => `(${a} > 0)`)].join(' + ')}, ${ps.join(', ')}) AS lv`);
+  cols.push(
+    `arrayMap((${args.join(', ')}) -> ${['1', ...args.slice(1).map((a) => `(${a} > 0)`)].join(' + ')}, ${ps.join(', ')}) AS lv`,
+  );
   cols.push("arrayReduce('max', lv) AS level", 'arrayFirstIndex(l -> l = level, lv) AS best');
   for (let k = 1; k <= n; k++) cols.push(`p${k}[best] AS s${k}`);
   for (let k = 2; k <= n; k++) cols.push(`if(level >= ${k}, ts[s${k}] - ts[s${k - 1}], 0) AS g${k}`);
-  cols.push('tupleElement(ev[s1], 6) AS bt', 'tupleElement(ev[s1], 7) AS bx', 'tupleElement(ev[s1], 8) AS bn');
+  cols.push(
+    'tupleElement(ev[s1], 6) AS bt',
+    'tupleElement(ev[s1], 7) AS bx',
+    'tupleElement(ev[s1], 8) AS bn',
+  );
   return `SELECT person, ${cols.join(',\n    ')} FROM (${perPerson})`;
 }
 
@@ -60,14 +79,17 @@ interface GroupRow {
 export async function funnelSql(ch: ClickHouse, project: string, q: FunnelQuery): Promise<FunnelResponse> {
   const n = q.steps.length;
   const reached = Array.from({ length: n }, (_, k) => `countIf(level >= ${k + 1}) AS r${k + 1}`);
-  const gaps = Array.from({ length: n - 1 }, (_, k) => `groupArrayIf(g${k + 2}, level >= ${k + 2}) AS gs${k + 2}`);
+  const gaps = Array.from(
+    { length: n - 1 },
+    (_, k) => `groupArrayIf(g${k + 2}, level >= ${k + 2}) AS gs${k + 2}`,
+  );
   const rows = await ch.rows<GroupRow>(
     `SELECT bt, bx, bn, ${[...reached, ...gaps].join(', ')} FROM (${chainSql(ch, project, q)}) WHERE level > 0 GROUP BY bt, bx, bn`,
   );
   const partials: FunnelGroupPartial[] = rows.map((r) => {
     const value = propValueOf(r.bt, r.bx, r.bn);
     return {
-      key: value === null ? '\u0000none' : JSON.stringify(value),
+      key: value === null ? NO_VALUE : JSON.stringify(value),
       value,
       reached: Array.from({ length: n }, (_, k) => Number(r[`r${k + 1}`])),
       gaps: [[], ...Array.from({ length: n - 1 }, (_, k) => (r[`gs${k + 2}`] as number[]).map(Number))],
@@ -77,7 +99,11 @@ export async function funnelSql(ch: ClickHouse, project: string, q: FunnelQuery)
 }
 
 /** The persons who converted at or dropped at a step, as SQL. */
-export async function funnelUsersSql(ch: ClickHouse, project: string, q: FunnelUsersQuery): Promise<string[]> {
+export async function funnelUsersSql(
+  ch: ClickHouse,
+  project: string,
+  q: FunnelUsersQuery,
+): Promise<string[]> {
   const cond = q.status === 'converted' ? `level >= ${q.step}` : `level = ${q.step - 1}`;
   const rows = await ch.rows<{ person: string }>(
     `SELECT person FROM (${chainSql(ch, project, q)}) WHERE level > 0 AND ${cond}`,

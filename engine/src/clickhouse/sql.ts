@@ -1,6 +1,7 @@
 import type { Interval, PropValue } from '@weft/core';
 import type { EventSpec } from '../query/step.js';
 import type { WhereClause } from '../query/where.js';
+import type { ClickHouse } from './client.js';
 import { PROP_BOOLEAN, PROP_NULL, PROP_NUMBER, PROP_STRING } from './insert.js';
 
 /** A ClickHouse string literal. */
@@ -79,14 +80,28 @@ export function rangeSql(project: string, from: number, to: number): string {
   return `project = ${str(project)} AND time >= toDateTime(${Math.floor(from / 1000)}, 'UTC') AND time <= toDateTime(${Math.floor((to - 1) / 1000)}, 'UTC') AND time_ms >= ${from} AND time_ms < ${to}`;
 }
 
-/** The person a row belongs to. Identity links are not resolved in SQL yet (see the README). */
-export const PERSON = 'distinct_id';
+/**
+ * Events with the person each belongs to: `identities` (from `$identify` events) links an
+ * anonymous id to its login id, and the person is the login id, else the distinct id. One
+ * hop: the index also follows later merges of one login into another, which a sink that
+ * knows them writes here as new links.
+ */
+export function eventsSource(ch: ClickHouse, project: string): string {
+  return `${ch.table('events')} ANY LEFT JOIN (
+      SELECT distinct_id, argMax(person, version) AS linked FROM ${ch.table('identities')}
+      WHERE project = ${str(project)} GROUP BY distinct_id) USING distinct_id`;
+}
 
-/** Segment filter on the person, or '1'. */
-export function segmentSql(users: readonly string[] | undefined): string {
-  return users === undefined
-    ? '1'
-    : `${PERSON} IN (${users.length === 0 ? "''" : users.map(str).join(', ')})`;
+/** The person of a row of `eventsSource`. */
+export const PERSON = "if(linked = '', distinct_id, linked)";
+
+/** Segment filter (rows of `eventsSource`): persons of the listed ids, or '1' for everyone. */
+export function segmentSql(ch: ClickHouse, project: string, users: readonly string[] | undefined): string {
+  if (users === undefined) return '1';
+  const list = users.length === 0 ? "''" : users.map(str).join(', ');
+  return `(${PERSON} IN (${list}) OR ${PERSON} IN (
+      SELECT argMax(person, version) FROM ${ch.table('identities')}
+      WHERE project = ${str(project)} AND distinct_id IN (${list}) GROUP BY distinct_id))`;
 }
 
 /** Start (unix seconds) of the row's interval in `tz`, matching core bucketStart. */

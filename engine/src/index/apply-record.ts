@@ -104,13 +104,26 @@ class RecordApplier implements EventVisitor {
     }
     index.addRowIds(this.hi, this.lo, user, this.ev, this.time, this.session, this.pairs, this.n);
     const buf = this.rec.buf;
-    if (buf.readUInt16LE(setsAt) !== 0 || buf.readUInt16LE(this.rec.skipProps(setsAt)) !== 0) {
+    const sets = buf.readUInt16LE(setsAt) !== 0 || buf.readUInt16LE(this.rec.skipProps(setsAt)) !== 0;
+    if (sets) {
       const [set, next] = this.rec.readProps(setsAt);
       const [once] = this.rec.readProps(next);
       index.updateProfile(user, set, once);
     }
     this.applied++;
+    observer?.applied(index, user, this.ev, sets);
   }
+}
+
+/** Told of every applied event, after its row and profile update (segments keep membership current). */
+export interface ApplyObserver {
+  applied(index: ProjectIndex, user: number, ev: number, profileChanged: boolean): void;
+}
+
+let observer: ApplyObserver | undefined;
+
+export function setApplyObserver(o: ApplyObserver | undefined): void {
+  observer = o;
 }
 
 const applier = new RecordApplier();

@@ -1,6 +1,6 @@
 import { dayIndex, type Properties, type PropValue, type WeftEvent } from '@weft/core';
 import { DedupTable, eventIdHash } from './dedup-table.js';
-import { f64, type Growable, u32 } from './growable.js';
+import { f64, type Growable, i32, u32 } from './growable.js';
 import { RoaringBitmap32 } from './roaring.js';
 import { Timelines } from './timelines.js';
 import { ValueTable } from './value-table.js';
@@ -32,6 +32,8 @@ export interface PendingChanges {
 }
 
 const NO_SESSION = ValueTable.NULL;
+/** Materialized property columns kept per project (4 bytes a row each). */
+const MAX_PROP_COLUMNS = 4;
 
 /**
  * Everything one shard knows about one project: columnar rows (time, user, event, session,
@@ -55,16 +57,20 @@ export class ProjectIndex {
   readonly ids = new Map<string, number>();
   /** user number -> its canonical (latest login) distinct id; '' for a freed number. */
   readonly names: string[] = [];
-  readonly timelines = new Timelines(
-    () => this.time.data,
-    () => this.user.data,
-    () => this.rowCount,
-  );
+  readonly timelines = new Timelines({
+    time: () => this.time.data,
+    user: () => this.user.data,
+    event: () => this.event.data,
+    session: () => this.session.data,
+    rowCount: () => this.rowCount,
+  });
   readonly profiles: Array<Properties | undefined> = [];
   /** event id (in values) -> day -> slot */
   readonly eventDays = new Map<number, Map<number, DaySlot>>();
   readonly dedup = new DedupTable();
   pending: PendingChanges;
+  /** Property key id -> its materialized value column (see propColumn). */
+  private readonly propColumns = new Map<number, Growable<Int32Array>>();
   /** Reused by reads of one user's rows (one thread per index, so one scratch suffices). */
   private readonly scratch = u32(256);
 
@@ -316,6 +322,71 @@ export class ProjectIndex {
     if (setOnce) for (const k in setOnce) if (!(k in profile)) profile[k] = setOnce[k] as PropValue;
     if (set) Object.assign(profile, set);
     this.pending.profiles.add(user);
+  }
+
+  /**
+   * Bytes held by the index's typed arrays and bitmaps (capacity, not just the filled part);
+   * JS-heap structures (id dictionary, interned values, profiles) are reported by the caller.
+   */
+  memory(): {
+    rows: number;
+    properties: number;
+    propertyColumns: number;
+    timelines: number;
+    daySlots: number;
+    dedup: number;
+  } {
+    let daySlots = 0;
+    for (const days of this.eventDays.values()) {
+      for (const slot of days.values()) {
+        daySlots += slot.rows.data.byteLength + slot.users.getSerializationSizeInBytes('croaring');
+      }
+    }
+    return {
+      rows: [this.time, this.user, this.event, this.session, this.idHi, this.idLo].reduce(
+        (a, c) => a + c.data.byteLength,
+        0,
+      ),
+      properties: this.propStart.data.byteLength + this.propPool.data.byteLength,
+      propertyColumns: [...this.propColumns.values()].reduce((a, c) => a + c.data.byteLength, 0),
+      timelines: this.timelines.bytes(),
+      daySlots,
+      dedup: this.dedup.bytes(),
+    };
+  }
+
+  /**
+   * Value id of property `keyId` for every row (-1 where absent): a column materialized on
+   * first use and extended as rows arrive, so scans that filter or group by a property read
+   * one cell per row instead of walking the row's property pairs. The few most recently
+   * created are kept.
+   */
+  propColumn(keyId: number): Int32Array {
+    let col = this.propColumns.get(keyId);
+    if (!col) {
+      if (this.propColumns.size >= MAX_PROP_COLUMNS) {
+        this.propColumns.delete(this.propColumns.keys().next().value!);
+      }
+      col = i32(Math.max(1024, this.rowCount));
+      this.propColumns.set(keyId, col);
+    }
+    const n = this.rowCount;
+    if (col.length < n) {
+      const pool = this.propPool.data;
+      const start = this.propStart.data;
+      for (let r = col.length; r < n; r++) {
+        let v = -1;
+        const end = start[r + 1]!;
+        for (let i = start[r]!; i < end; i += 2) {
+          if (pool[i] === keyId) {
+            v = pool[i + 1]!;
+            break;
+          }
+        }
+        col.push(v);
+      }
+    }
+    return col.data;
   }
 
   /** Value id of property `keyId` on `row`, or -1 when the row lacks it. */

@@ -5,14 +5,84 @@ const NONE = -1;
 const MIN_TAIL = 1 << 16;
 
 /**
- * Per-user, time-ordered row lists kept columnar: a sealed part (rows sorted by user, then
- * time, then row, with each user's slice bounds) plus a small tail of rows added since,
+ * One user's timeline as columns (row, time, event and session value ids) in [from, to) of
+ * the arrays: a view into the sealed part when the user has no tail rows (no copy), else a
+ * merged copy in the buffer's own storage. Views must not be written; `own()` copies first.
+ */
+export class TimelineBuffer {
+  rows: Uint32Array = new Uint32Array(0);
+  times: Float64Array = new Float64Array(0);
+  events: Uint32Array = new Uint32Array(0);
+  sessions: Uint32Array = new Uint32Array(0);
+  from = 0;
+  to = 0;
+  private ownRows: Uint32Array = new Uint32Array(256);
+  private ownTimes: Float64Array = new Float64Array(256);
+  private ownEvents: Uint32Array = new Uint32Array(256);
+  private ownSessions: Uint32Array = new Uint32Array(256);
+
+  view(
+    rows: Uint32Array,
+    times: Float64Array,
+    events: Uint32Array,
+    sessions: Uint32Array,
+    from: number,
+    to: number,
+  ): void {
+    this.rows = rows;
+    this.times = times;
+    this.events = events;
+    this.sessions = sessions;
+    this.from = from;
+    this.to = to;
+  }
+
+  /** Own storage for `n` entries, made current with from = 0, to = n. */
+  ownFor(n: number): void {
+    if (this.ownRows.length < n) {
+      const cap = Math.max(n, this.ownRows.length * 2);
+      this.ownRows = new Uint32Array(cap);
+      this.ownTimes = new Float64Array(cap);
+      this.ownEvents = new Uint32Array(cap);
+      this.ownSessions = new Uint32Array(cap);
+    }
+    this.view(this.ownRows, this.ownTimes, this.ownEvents, this.ownSessions, 0, n);
+  }
+
+  /** Makes the current entries writable (copies a view into own storage). */
+  own(): void {
+    if (this.rows === this.ownRows) return;
+    const { rows, times, events, sessions, from, to } = this;
+    this.ownFor(to - from);
+    this.rows.set(rows.subarray(from, to));
+    this.times.set(times.subarray(from, to));
+    this.events.set(events.subarray(from, to));
+    this.sessions.set(sessions.subarray(from, to));
+  }
+}
+
+/** Columns a timeline copies (rows are written in ingest order, so reading them by row jumps around). */
+export interface TimelineColumns {
+  time(): Float64Array;
+  user(): Uint32Array;
+  event(): Uint32Array;
+  session(): Uint32Array;
+  rowCount(): number;
+}
+
+/**
+ * Per-user, time-ordered timelines kept columnar: a sealed part (rows sorted by user, then
+ * time, then row, with copies of their time, event and session so a user's timeline is one
+ * contiguous read, and each user's slice bounds) plus a small tail of rows added since,
  * chained per user in time order through `next`. Reading a user merges the two; the tail
  * is folded into a new sealed part once it grows past a fraction of it, so the cost stays
  * linear overall and nothing per row lives on the JS heap.
  */
 export class Timelines {
   private sealedRows = new Uint32Array(0);
+  private sealedTime = new Float64Array(0);
+  private sealedEvent = new Uint32Array(0);
+  private sealedSession = new Uint32Array(0);
   private sealedFrom = new Uint32Array(0);
   private sealedTo = new Uint32Array(0);
   private readonly head = i32(1024);
@@ -23,13 +93,11 @@ export class Timelines {
   private tailSize = 0;
   private sealedCount = 0;
 
-  constructor(
-    /** The time column, read for ordering. */
-    private readonly times: () => Float64Array,
-    /** The user column, read when resealing. */
-    private readonly users: () => Uint32Array,
-    private readonly rowCount: () => number,
-  ) {}
+  constructor(private readonly columns: TimelineColumns) {}
+
+  private times(): Float64Array {
+    return this.columns.time();
+  }
 
   addUser(): void {
     this.head.push(NONE);
@@ -41,11 +109,20 @@ export class Timelines {
     return this.head.length;
   }
 
-  /** Number of rows of `user` (sealed and tail). */
-  size(user: number): number {
-    let n = user < this.sealedFrom.length ? this.sealedTo[user]! - this.sealedFrom[user]! : 0;
-    for (let r = this.head.data[user]!; r !== NONE; r = this.next.data[r]!) n++;
-    return n;
+  /** Bytes held, for memory reports. */
+  bytes(): number {
+    return (
+      this.sealedRows.byteLength +
+      this.sealedTime.byteLength +
+      this.sealedEvent.byteLength +
+      this.sealedSession.byteLength +
+      this.sealedFrom.byteLength +
+      this.sealedTo.byteLength +
+      this.head.data.byteLength +
+      this.last.data.byteLength +
+      this.next.data.byteLength +
+      this.dead.data.byteLength
+    );
   }
 
   /** Adds `row` (already in the columns) to `user`'s timeline. */
@@ -120,6 +197,46 @@ export class Timelines {
     return out.length;
   }
 
+  /** Points `out` at `user`'s timeline, oldest first (ties by row); returns its length. */
+  readColumns(user: number, out: TimelineBuffer): number {
+    let s = 0;
+    let sEnd = 0;
+    if (user < this.sealedFrom.length) {
+      s = this.sealedFrom[user]!;
+      sEnd = this.sealedTo[user]!;
+    }
+    let r = this.head.data[user]!;
+    if (r === NONE) {
+      out.view(this.sealedRows, this.sealedTime, this.sealedEvent, this.sealedSession, s, sEnd);
+      return sEnd - s;
+    }
+    const times = this.times();
+    const events = this.columns.event();
+    const sessions = this.columns.session();
+    const next = this.next.data;
+    let n = sEnd - s;
+    for (let t = r; t !== NONE; t = next[t]!) n++;
+    out.ownFor(n);
+    const { rows: oRows, times: oTimes, events: oEvents, sessions: oSessions } = out;
+    const sRows = this.sealedRows;
+    for (let k = 0; k < n; k++) {
+      if (s < sEnd && (r === NONE || before(times, sRows[s]!, times[r]!, r))) {
+        oRows[k] = sRows[s]!;
+        oTimes[k] = this.sealedTime[s]!;
+        oEvents[k] = this.sealedEvent[s]!;
+        oSessions[k] = this.sealedSession[s]!;
+        s++;
+      } else {
+        oRows[k] = r;
+        oTimes[k] = times[r]!;
+        oEvents[k] = events[r]!;
+        oSessions[k] = sessions[r]!;
+        r = next[r]!;
+      }
+    }
+    return n;
+  }
+
   /** Moves every row of `from` into `to` (an identity merge); the user column is rewritten by the caller. */
   moveAll(from: number, to: number, scratch: Growable<Uint32Array>): void {
     this.read(from, scratch);
@@ -144,8 +261,8 @@ export class Timelines {
 
   /** Folds the tail into a new sealed part: a counting sort by user, then by time within users. */
   seal(): void {
-    const n = this.rowCount();
-    const users = this.users();
+    const n = this.columns.rowCount();
+    const users = this.columns.user();
     const times = this.times();
     const userCount = this.head.length;
     const dead = this.dead.data;
@@ -162,6 +279,17 @@ export class Timelines {
       if (dead[u] === 0) rows[fill[u]!++] = r;
     }
     for (let u = 0; u < userCount; u++) sortSlice(rows, from[u]!, fill[u]!, times);
+    const events = this.columns.event();
+    const sessions = this.columns.session();
+    this.sealedTime = new Float64Array(rows.length);
+    this.sealedEvent = new Uint32Array(rows.length);
+    this.sealedSession = new Uint32Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      this.sealedTime[i] = times[r]!;
+      this.sealedEvent[i] = events[r]!;
+      this.sealedSession[i] = sessions[r]!;
+    }
     this.sealedRows = rows;
     this.sealedFrom = from.subarray(0, userCount);
     this.sealedTo = fill;

@@ -1,4 +1,5 @@
 import { DAY_MS, type Interval, type PropValue } from '@weft/core';
+import { type Growable, u32 } from '../index/growable.js';
 import type { ProjectIndex } from '../index/project-index.js';
 import { RoaringBitmap32 } from '../index/roaring.js';
 import { ValueTable } from '../index/value-table.js';
@@ -54,21 +55,43 @@ export const FIELDS = 4;
 export const NO_VALUE = '\u0000none';
 export const OTHER = '\u0000other';
 
+/** Users are buffered per bucket and added to bitmaps in bulk: one native call per batch, not per row. */
+const USER_BATCH = 1 << 16;
+const GROUP_CACHE_MASK = 63;
+
 class Accumulator {
   readonly counts: number[];
   readonly sums: number[];
   readonly ns: number[];
   readonly users: RoaringBitmap32[];
   readonly all = new RoaringBitmap32();
+  private readonly pending: Array<Growable<Uint32Array>>;
 
   constructor(buckets: number) {
     this.counts = new Array(buckets).fill(0);
     this.sums = new Array(buckets).fill(0);
     this.ns = new Array(buckets).fill(0);
     this.users = Array.from({ length: buckets }, () => new RoaringBitmap32());
+    this.pending = Array.from({ length: buckets }, () => u32(64));
+  }
+
+  addUser(bucket: number, user: number): void {
+    const p = this.pending[bucket]!;
+    p.push(user);
+    if (p.length >= USER_BATCH) this.flush(bucket);
+  }
+
+  private flush(bucket: number): void {
+    const p = this.pending[bucket]!;
+    if (p.length === 0) return;
+    const batch = p.view();
+    this.users[bucket]!.addMany(batch);
+    this.all.addMany(batch);
+    p.length = 0;
   }
 
   partial(series: number, key: string, value: PropValue): SeriesPartial {
+    for (let b = 0; b < this.counts.length; b++) this.flush(b);
     const points: number[] = [];
     const total = [0, this.all.size, 0, 0];
     for (let b = 0; b < this.counts.length; b++) {
@@ -98,6 +121,10 @@ export function eventsPartial(index: ProjectIndex, q: EventsQuery): SeriesPartia
   const lastDay = Math.floor((q.to - 1) / DAY_MS);
   const times = index.time.data;
   const userCol = index.user.data;
+  const breakdownValues = breakdownId < 0 ? null : index.propColumn(breakdownId);
+  const metricValues = propId < 0 ? null : index.propColumn(propId);
+  // Distinct users are only counted when the metric (or the ranking of top values) needs them.
+  const needUsers = q.metric === 'uniques' || q.metric === 'per_user';
   q.events.forEach((spec, series) => {
     const ev = index.values.find(spec.event);
     const days = ev < 0 ? undefined : index.eventDays.get(ev);
@@ -114,7 +141,10 @@ export function eventsPartial(index: ProjectIndex, q: EventsQuery): SeriesPartia
       }
       return entry.acc;
     };
+    let plainAcc: Accumulator | undefined;
     const byValueId = new Map<number, Accumulator>();
+    const cachedVid = new Int32Array(GROUP_CACHE_MASK + 1).fill(-2);
+    const cachedAcc: Array<Accumulator | undefined> = new Array(GROUP_CACHE_MASK + 1).fill(undefined);
     const groupFor = (vid: number): Accumulator => {
       let acc = byValueId.get(vid);
       if (!acc) {
@@ -130,36 +160,49 @@ export function eventsPartial(index: ProjectIndex, q: EventsQuery): SeriesPartia
       if (day < firstDay || day > lastDay) continue;
       const dayStart = day * DAY_MS;
       const wholeDay = dayStart >= q.from && dayStart + DAY_MS <= q.to;
+      // When the part of the day inside the range falls in one bucket, rows need no bucket search.
+      const first = bucketOf(starts, Math.max(dayStart, q.from));
+      const oneBucket = first === bucketOf(starts, Math.min(dayStart + DAY_MS, q.to) - 1) ? first : -1;
       const plain = wholeDay && !where && !users && prop === undefined && q.breakdown === undefined;
-      if (plain && q.tz === 'UTC' && q.interval !== 'hour') {
-        // The day lies in one bucket: its bitmap and row count answer without a scan.
+      if (plain && oneBucket >= 0) {
+        // Its bitmap and row count answer without a scan.
         const acc = accFor(NO_VALUE, null);
-        const b = bucketOf(starts, dayStart);
-        acc.counts[b]! += slot.rows.length;
-        acc.users[b]!.orInPlace(slot.users);
-        acc.all.orInPlace(slot.users);
+        acc.counts[oneBucket]! += slot.rows.length;
+        if (needUsers) {
+          acc.users[oneBucket]!.orInPlace(slot.users);
+          acc.all.orInPlace(slot.users);
+        }
         continue;
       }
       const rows = slot.rows.data;
       const rowCount = slot.rows.length;
       for (let i = 0; i < rowCount; i++) {
         const row = rows[i]!;
-        const t = times[row]!;
-        if (t < q.from || t >= q.to) continue;
-        if (where && !where(row)) continue;
-        const user = userCol[row]!;
-        if (users && !users.has(user)) continue;
-        let acc: Accumulator;
-        if (q.breakdown === undefined) acc = accFor(NO_VALUE, null);
-        else {
-          acc = groupFor(breakdownId < 0 ? -1 : index.propValueId(row, breakdownId));
+        if (!wholeDay) {
+          const t = times[row]!;
+          if (t < q.from || t >= q.to) continue;
         }
-        const b = bucketOf(starts, t);
+        if (where !== null && !where(row)) continue;
+        if (users !== null && !users.has(userCol[row]!)) continue;
+        let acc: Accumulator;
+        if (breakdownId < 0)
+          acc = q.breakdown === undefined ? (plainAcc ??= accFor(NO_VALUE, null)) : groupFor(-1);
+        else {
+          const vid = breakdownValues![row]!;
+          // A small direct-mapped cache in front of the map: breakdowns have few hot values.
+          const c = vid & GROUP_CACHE_MASK;
+          if (cachedVid[c] === vid) acc = cachedAcc[c]!;
+          else {
+            acc = groupFor(vid);
+            cachedVid[c] = vid;
+            cachedAcc[c] = acc;
+          }
+        }
+        const b = oneBucket >= 0 ? oneBucket : bucketOf(starts, times[row]!);
         acc.counts[b]!++;
-        acc.users[b]!.add(user);
-        acc.all.add(user);
-        if (propId >= 0) {
-          const vid = index.propValueId(row, propId);
+        if (needUsers) acc.addUser(b, userCol[row]!);
+        if (metricValues !== null) {
+          const vid = metricValues[row]!;
           const v = vid < 0 ? undefined : index.values.get(vid);
           if (typeof v === 'number') {
             acc.sums[b]! += v;
@@ -281,4 +324,37 @@ export function topBreakdownKeys(
       .slice(0, top)
       .map((e) => e.key),
   );
+}
+
+/**
+ * After the first pass: the response when it is complete, or the values to keep when "other"
+ * needs a second pass. Counts, sums and averages of the folded values add up from the
+ * partials; distinct users do not (a user may have several values), so those re-scan.
+ */
+export function finishEvents(
+  q: EventsQuery,
+  partials: readonly SeriesPartial[][],
+): { response: EventsResponse } | { keep: string[][] } {
+  const keep = topBreakdownKeys(q, partials);
+  if (keep === undefined) return { response: mergeEvents(q, partials) };
+  if (q.metric === 'uniques' || q.metric === 'per_user') return { keep };
+  const kept = keep.map((k) => new Set(k));
+  const folded: SeriesPartial[] = [];
+  const other = new Map<number, SeriesPartial>();
+  for (const shard of partials) {
+    for (const p of shard) {
+      if (kept[p.series]!.has(p.key)) {
+        folded.push(p);
+        continue;
+      }
+      const o = other.get(p.series);
+      if (!o) {
+        other.set(p.series, { ...p, key: OTHER, value: null, points: [...p.points], total: [...p.total] });
+        continue;
+      }
+      for (let i = 0; i < p.points.length; i++) o.points[i]! += p.points[i]!;
+      for (let i = 0; i < FIELDS; i++) o.total[i]! += p.total[i]!;
+    }
+  }
+  return { response: mergeEvents({ ...q, keep }, [[...folded, ...other.values()]]) };
 }

@@ -1,6 +1,9 @@
 import { f64, i32, u32 } from '../index/growable.js';
 import type { ProjectIndex } from '../index/project-index.js';
+import { TimelineBuffer } from '../index/timelines.js';
 import type { CompiledSpec } from './step.js';
+
+const LUT_MASK = 63;
 
 /** The best chain of one user: its level and the times and rows of its steps. */
 export interface Chain {
@@ -21,11 +24,15 @@ export interface Chain {
  * buffers across users; one instance per query.
  */
 export class FunnelChainFinder {
-  private readonly rows = u32(256);
+  private readonly timeline = new TimelineBuffer();
   private readonly mRow = u32(256);
   private readonly mTime = f64(256);
   private readonly mMask = u32(256);
   private readonly next = i32(1024);
+  /** Open-addressed table: event value id -> steps it matches outright / steps whose filters must run. */
+  private readonly lutEvent = new Int32Array(LUT_MASK + 1).fill(-1);
+  private readonly lutSteps = new Uint32Array(LUT_MASK + 1);
+  private readonly lutFiltered = new Uint32Array(LUT_MASK + 1);
   readonly chain: Chain;
 
   constructor(
@@ -36,6 +43,14 @@ export class FunnelChainFinder {
     private readonly to: number,
   ) {
     this.chain = { level: 0, times: new Float64Array(steps.length), rows: new Uint32Array(steps.length) };
+    steps.forEach((s, k) => {
+      if (s.ev < 0) return;
+      let h = s.ev & LUT_MASK;
+      while (this.lutEvent[h] !== -1 && this.lutEvent[h] !== s.ev) h = (h + 1) & LUT_MASK;
+      this.lutEvent[h] = s.ev;
+      if (s.where === null) this.lutSteps[h]! |= 1 << k;
+      else this.lutFiltered[h]! |= 1 << k;
+    });
   }
 
   /** Evaluates `user`; the result is in `this.chain` until the next call. */
@@ -81,36 +96,53 @@ export class FunnelChainFinder {
 
   /** The user's rows in range that match any step, in funnel order, with their step masks. */
   private collect(user: number): number {
-    const index = this.index;
-    const n = index.timelines.read(user, this.rows);
-    const rows = this.rows.data;
-    const evCol = index.event.data;
-    const timeCol = index.time.data;
-    const steps = this.steps;
-    this.mRow.length = 0;
-    this.mTime.length = 0;
-    this.mMask.length = 0;
+    const tl = this.timeline;
+    this.index.timelines.readColumns(user, tl);
+    const { rows, events: evCol, times: timeCol, to } = tl;
+    const { steps, lutEvent, lutSteps, lutFiltered } = this;
+    const n = to - tl.from;
+    // Room for every event up front, so the loop writes without bounds checks or growth.
+    if (this.mRow.data.length < n) {
+      this.mRow.data = new Uint32Array(n * 2);
+      this.mTime.data = new Float64Array(n * 2);
+      this.mMask.data = new Uint32Array(n * 2);
+    }
+    const mRow = this.mRow.data;
+    const mTime = this.mTime.data;
+    const mMask = this.mMask.data;
+    let m = 0;
     let ties = false;
     let prevTime = Number.NaN;
-    for (let i = 0; i < n; i++) {
+    // Skip the events outside the range at the ends; the timeline is sorted by time.
+    let i0 = tl.from;
+    let i1 = to;
+    while (i0 < i1 && timeCol[i0]! < this.from) i0++;
+    while (i1 > i0 && timeCol[i1 - 1]! >= this.to) i1--;
+    for (let i = i0; i < i1; i++) {
+      const t = timeCol[i]!;
+      const ev = evCol[i]!;
+      let h = ev & LUT_MASK;
+      while (lutEvent[h] !== ev && lutEvent[h] !== -1) h = (h + 1) & LUT_MASK;
+      if (lutEvent[h] !== ev) continue;
       const row = rows[i]!;
-      const t = timeCol[row]!;
-      if (t < this.from || t >= this.to) continue;
-      const ev = evCol[row]!;
-      let mask = 0;
-      for (let k = 0; k < steps.length; k++) {
-        const s = steps[k]!;
-        if (s.ev === ev && (s.where === null || s.where(row))) mask |= 1 << k;
+      let mask = lutSteps[h]!;
+      for (let filtered = lutFiltered[h]!; filtered !== 0; filtered &= filtered - 1) {
+        const k = 31 - Math.clz32(filtered & -filtered);
+        if (steps[k]!.where!(row)) mask |= 1 << k;
       }
       if (mask === 0) continue;
       if (t === prevTime) ties = true;
       prevTime = t;
-      this.mRow.push(row);
-      this.mTime.push(t);
-      this.mMask.push(mask);
+      mRow[m] = row;
+      mTime[m] = t;
+      mMask[m] = mask;
+      m++;
     }
+    this.mRow.length = m;
+    this.mTime.length = m;
+    this.mMask.length = m;
     if (ties) this.orderTies();
-    return this.mRow.length;
+    return m;
   }
 
   /** Within runs of equal times, orders events by (lowest step, highest step, row). */

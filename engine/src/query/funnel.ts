@@ -1,6 +1,8 @@
 import type { PropValue } from '@weft/core';
 import type { ProjectIndex } from '../index/project-index.js';
-import type { RoaringBitmap32 } from '../index/roaring.js';
+import { RoaringBitmap32 } from '../index/roaring.js';
+import { ValueTable } from '../index/value-table.js';
+import { NO_VALUE } from './event-analysis.js';
 import { FunnelChainFinder } from './funnel-chain.js';
 import { exactQuantile } from './quantile.js';
 import { segmentUsers } from './segment.js';
@@ -42,20 +44,16 @@ export interface FunnelResponse {
   breakdowns?: Array<{ breakdown: PropValue; steps: FunnelStepResult[] }>;
 }
 
-const NO_VALUE = '\u0000none';
-
-/** Calls `visit(user, chain level, first-step row)` for each user reaching step 1 on this shard. */
-function forEachConverter(
+/** Users reaching step 1 on this shard (within the segment), and a chain finder for them. */
+function converters(
   index: ProjectIndex,
   q: FunnelQuery,
-  visit: (user: number, finder: FunnelChainFinder) => void,
-): void {
+): { first: RoaringBitmap32; finder: FunnelChainFinder } {
   const steps = q.steps.map((s) => compileSpec(index, s));
   const first = matchingUsers(index, steps[0]!, q.from, q.to);
-  const segment: RoaringBitmap32 | null = segmentUsers(index, q.users);
+  const segment = segmentUsers(index, q.users);
   if (segment) first.andInPlace(segment);
-  const finder = new FunnelChainFinder(index, steps, q.window, q.from, q.to);
-  for (const user of first) visit(user, finder);
+  return { first, finder: new FunnelChainFinder(index, steps, q.window, q.from, q.to) };
 }
 
 /** One shard's share of a funnel. */
@@ -71,30 +69,31 @@ export function funnelPartial(index: ProjectIndex, q: FunnelQuery): FunnelGroupP
     return g;
   };
   const breakdownKey = q.breakdown === undefined ? -1 : index.values.find(q.breakdown);
+  const { first, finder } = converters(index, q);
   // Users who may reach step 2 need their timelines read; the rest stop at step 1 (unless a
   // breakdown needs their first-step event).
-  const second =
-    n > 1 && q.breakdown === undefined ? candidateUsers(compileSpec(index, q.steps[1]!), q.from, q.to) : null;
-  let onlyFirst = 0;
-  forEachConverter(index, q, (user, finder) => {
-    if (second !== null && !second.has(user)) {
-      onlyFirst++;
-      return;
-    }
-    const chain = finder.find(user);
+  let evaluate = first;
+  if (n > 1 && q.breakdown === undefined) {
+    evaluate = RoaringBitmap32.and(first, candidateUsers(compileSpec(index, q.steps[1]!), q.from, q.to));
+    const onlyFirst = first.size - evaluate.size;
+    if (onlyFirst > 0) group(NO_VALUE, null).reached[0]! += onlyFirst;
+  }
+  const users = evaluate.toUint32Array();
+  for (let i = 0; i < users.length; i++) {
+    const chain = finder.find(users[i]!);
     let g: FunnelGroupPartial;
     if (q.breakdown === undefined) g = group(NO_VALUE, null);
     else {
       const vid = breakdownKey < 0 ? -1 : index.propValueId(chain.rows[0]!, breakdownKey);
-      const value = vid < 0 ? null : index.values.get(vid);
-      g = group(vid < 0 ? NO_VALUE : JSON.stringify(value), value);
+      // An absent property and an explicit null are one group, as in SQL.
+      const value = vid <= ValueTable.NULL ? null : index.values.get(vid);
+      g = group(value === null ? NO_VALUE : JSON.stringify(value), value);
     }
     for (let k = 0; k < chain.level; k++) {
       g.reached[k]!++;
       if (k > 0) g.gaps[k]!.push(chain.times[k]! - chain.times[k - 1]!);
     }
-  });
-  if (onlyFirst > 0) group(NO_VALUE, null).reached[0]! += onlyFirst;
+  }
   return [...groups.values()];
 }
 
@@ -158,11 +157,12 @@ export interface FunnelUsersQuery extends FunnelQuery {
 
 /** One shard's users of a funnel step, as canonical distinct ids. */
 export function funnelUsersPartial(index: ProjectIndex, q: FunnelUsersQuery): string[] {
+  const { first, finder } = converters(index, q);
   const out: string[] = [];
-  forEachConverter(index, q, (user, finder) => {
-    const level = finder.find(user).level;
-    const hit = q.status === 'converted' ? level >= q.step : level === q.step - 1;
-    if (hit) out.push(index.names[user]!);
-  });
+  const users = first.toUint32Array();
+  for (let i = 0; i < users.length; i++) {
+    const level = finder.find(users[i]!).level;
+    if (q.status === 'converted' ? level >= q.step : level === q.step - 1) out.push(index.names[users[i]!]!);
+  }
   return out;
 }

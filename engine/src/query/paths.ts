@@ -1,7 +1,8 @@
-import { u32 } from '../index/growable.js';
 import type { ProjectIndex } from '../index/project-index.js';
+import { TimelineBuffer } from '../index/timelines.js';
+import { ValueTable } from '../index/value-table.js';
 import { segmentUsers } from './segment.js';
-import { type CompiledSpec, compileSpec, type EventSpec, matchingUsers, rowMatches } from './step.js';
+import { type CompiledSpec, compileSpec, type EventSpec, matchingUsers } from './step.js';
 
 /** A paths request after the edge resolved times (DESIGN §5, §6). */
 export interface PathsQuery {
@@ -55,37 +56,37 @@ export function pathsPartial(index: ProjectIndex, q: PathsQuery): PathsPartial {
   const userNodes = new Set<number>();
   const userLinks = new Set<number>();
   const path = new Int32Array(depth);
-  const scratch = u32(256);
-  const times = index.time.data;
-  const events = index.event.data;
-  const sessions = index.session.data;
+  const tl = new TimelineBuffer();
 
   const visitUser = (user: number): void => {
-    const n = index.timelines.read(user, scratch);
-    const rows = scratch.data;
+    index.timelines.readColumns(user, tl);
+    orderTies(index, tl);
+    const { rows, times, events, sessions, to: n } = tl;
     userNodes.clear();
     userLinks.clear();
-    let i = 0;
-    while (i < n && times[rows[i]!]! < q.from) i++;
-    while (i < n && times[rows[i]!]! < q.to) {
+    let i = tl.from;
+    while (i < n && times[i]! < q.from) i++;
+    while (i < n && times[i]! < q.to) {
       // [i, j) is one session.
       let j = i + 1;
       while (
         j < n &&
-        times[rows[j]!]! < q.to &&
-        times[rows[j]!]! - times[rows[j - 1]!]! <= q.sessionGap &&
-        sessions[rows[j]!] === sessions[rows[j - 1]!]
+        times[j]! < q.to &&
+        times[j]! - times[j - 1]! <= q.sessionGap &&
+        sessions[j] === sessions[j - 1]
       ) {
         j++;
       }
       let a = i;
-      if (anchor !== null) while (a < j && !rowMatches(index, anchor, rows[a]!)) a++;
+      if (anchor !== null) {
+        while (a < j && !(events[a] === anchor.ev && (anchor.where === null || anchor.where(rows[a]!)))) a++;
+      }
       if (a < j) {
         let len = 0;
         const stepDir = backward ? -1 : 1;
         const stop = backward ? i - 1 : j;
         for (let r = a; r !== stop && len < depth; r += stepDir) {
-          const ev = events[rows[r]!]!;
+          const ev = events[r]!;
           if (len > 0 && path[len - 1] === ev) continue;
           path[len++] = ev;
         }
@@ -126,6 +127,44 @@ export function pathsPartial(index: ProjectIndex, q: PathsQuery): PathsPartial {
     out.links.push([step + 1, name(source), name(target), users]);
   }
   return out;
+}
+
+/** Orders events with equal times by event name, then session id, so paths do not depend on arrival order. */
+function orderTies(index: ProjectIndex, tl: TimelineBuffer): void {
+  for (let i = tl.from; i < tl.to; ) {
+    let j = i + 1;
+    while (j < tl.to && tl.times[j] === tl.times[i]) j++;
+    if (j - i > 1) {
+      const at = i - tl.from;
+      tl.own();
+      sortRun(index, tl, tl.from + at, tl.from + at + (j - i));
+      j = tl.from + at + (j - i);
+    }
+    i = j;
+  }
+}
+
+function sortRun(index: ProjectIndex, tl: TimelineBuffer, from: number, to: number): void {
+  const name = (id: number) => (id === ValueTable.NULL ? '' : (index.values.get(id) as string));
+  const run = [];
+  for (let k = from; k < to; k++) {
+    run.push({
+      row: tl.rows[k]!,
+      event: tl.events[k]!,
+      session: tl.sessions[k]!,
+      key: [name(tl.events[k]!), name(tl.sessions[k]!)] as const,
+    });
+  }
+  run.sort((a, b) => compare(a.key[0], b.key[0]) || compare(a.key[1], b.key[1]));
+  run.forEach((e, k) => {
+    tl.rows[from + k] = e.row;
+    tl.events[from + k] = e.event;
+    tl.sessions[from + k] = e.session;
+  });
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** After the first pass: per step index, the `top` events with the most users. */

@@ -22,11 +22,6 @@ export function compileSpec(index: ProjectIndex, spec: EventSpec): CompiledSpec 
   return { ev, where: compileWhere(index, spec.where), days: ev < 0 ? undefined : index.eventDays.get(ev) };
 }
 
-/** Whether `row` is an occurrence of the spec (event and filters). */
-export function rowMatches(index: ProjectIndex, spec: CompiledSpec, row: number): boolean {
-  return index.event.data[row] === spec.ev && (spec.where === null || spec.where(row));
-}
-
 /**
  * Users with at least one event of the spec's event name on a UTC day touching [from, to):
  * a superset of the users with a matching event in the range, from day bitmaps alone.

@@ -90,11 +90,12 @@ export function compileWhere(
     const keyId = index.values.find(clause.prop);
     const op = clause.op ?? 'eq';
     const absent = matchesAbsent(op);
+    if (keyId < 0) return () => absent;
     const test = valueTest(clause);
     const verdicts = new Map<number, boolean>();
+    const column = index.propColumn(keyId);
     return (row: number): boolean => {
-      if (keyId < 0) return absent;
-      const vid = index.propValueId(row, keyId);
+      const vid = column[row]!;
       if (vid < 0) return absent;
       let ok = verdicts.get(vid);
       if (ok === undefined) {

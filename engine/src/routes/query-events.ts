@@ -1,14 +1,19 @@
 import { type Interval, invalid, isTimeZone, parseTime, WeftError } from '@weft/core';
 import type { FastifyInstance } from 'fastify';
+import type { ClickHouse } from '../clickhouse/client.js';
+import { eventsSql } from '../clickhouse/events-sql.js';
 import type { DefinitionStore } from '../definitions/store.js';
 import type { Engine } from '../engine.js';
 import {
   type EventsMetric,
   type EventsQuery,
+  type EventsResponse,
+  finishEvents,
   mergeEvents,
   type SeriesPartial,
 } from '../query/event-analysis.js';
 import { WHERE_OPS, type WhereClause } from '../query/where.js';
+import { sendResult } from './query-arrow.js';
 
 const MAX_BUCKETS = 10_000;
 const SPAN_MS: Record<Interval, number> = { hour: 3.6e6, day: 8.64e7, week: 6.048e8, month: 2.4192e9 };
@@ -65,6 +70,7 @@ const eventsBodySchema = {
     to: { type: 'string', minLength: 1 },
     interval: { enum: ['hour', 'day', 'week', 'month'] },
     breakdown: { type: 'string', minLength: 1, maxLength: 200 },
+    top: { type: 'integer', minimum: 1, maximum: 1000 },
     tz: { type: 'string', minLength: 1 },
     segment: { type: 'array', items: { type: 'string' }, maxItems: 1_000_000 },
     engine: { enum: ['index', 'clickhouse'] },
@@ -78,6 +84,7 @@ interface EventsBody {
   to: string;
   interval?: Interval;
   breakdown?: string;
+  top?: number;
   tz?: string;
   segment?: string[];
   engine?: 'index' | 'clickhouse';
@@ -110,8 +117,13 @@ export function validateWhere(where: readonly WhereClause[], path: string): void
   });
 }
 
-export function checkEngine(engine: 'index' | 'clickhouse' | undefined): void {
-  if (engine === 'clickhouse') {
+/** The ClickHouse to run on when asked for; throws when it is asked for but not configured. */
+export function checkEngine(
+  engine: 'index' | 'clickhouse' | undefined,
+  clickhouse?: ClickHouse,
+): ClickHouse | undefined {
+  if (engine !== 'clickhouse') return undefined;
+  if (!clickhouse) {
     throw new WeftError(
       'invalid',
       'engine: ClickHouse is not configured on this server (set CLICKHOUSE_URL)',
@@ -120,46 +132,72 @@ export function checkEngine(engine: 'index' | 'clickhouse' | undefined): void {
       },
     );
   }
+  return clickhouse;
 }
 
 export function registerEventsQuery(
   app: FastifyInstance,
   engine: Engine,
   definitions: DefinitionStore,
+  clickhouse?: ClickHouse,
 ): void {
+  /** Runs the analysis on the shards (or ClickHouse) and merges it. */
+  const answer = async (project: string, body: EventsBody): Promise<EventsResponse> => {
+    const ch = checkEngine(body.engine, clickhouse);
+    const tz = body.tz ?? 'UTC';
+    const { from, to } = resolveRange(body.from, body.to, tz);
+    const interval = body.interval ?? 'day';
+    if ((to - from) / SPAN_MS[interval] > MAX_BUCKETS) {
+      throw invalid('interval', `the range has more than ${MAX_BUCKETS} ${interval} intervals`);
+    }
+    body.events.forEach((e, i) => {
+      if (e.where) validateWhere(e.where, `events[${i}].where`);
+    });
+    const q: EventsQuery & { project: string } = {
+      project,
+      events: body.events,
+      metric: body.metric ?? 'count',
+      from,
+      to,
+      interval,
+      tz,
+    };
+    if (body.breakdown !== undefined) {
+      q.breakdown = body.breakdown;
+      q.top = body.top ?? 10;
+    }
+    if (body.segment !== undefined) q.users = body.segment;
+    // Shards see defined events as the event and filters they stand for; series keep the asked names.
+    const expanded = { ...q, events: definitions.expand(project, body.events) };
+    if (ch) return eventsSql(ch, project, q, expanded.events);
+    const first = await engine.queryShards<SeriesPartial[]>('events', expanded);
+    // Past the top N values the rest fold into one "other" group per series; its distinct
+    // users take a second pass.
+    const done = finishEvents(q, first);
+    if ('response' in done) return done.response;
+    const keep = done.keep;
+    return mergeEvents(
+      { ...q, keep },
+      await engine.queryShards<SeriesPartial[]>('events', { ...expanded, keep }),
+    );
+  };
+
   app.post<{ Body: EventsBody }>(
     '/v1/query/events',
     { schema: { body: eventsBodySchema } },
-    async (request) => {
-      const project = request.project;
-      const body = request.body;
-      checkEngine(body.engine);
-      const tz = body.tz ?? 'UTC';
-      const { from, to } = resolveRange(body.from, body.to, tz);
-      const interval = body.interval ?? 'day';
-      if ((to - from) / SPAN_MS[interval] > MAX_BUCKETS) {
-        throw invalid('interval', `the range has more than ${MAX_BUCKETS} ${interval} intervals`);
-      }
-      body.events.forEach((e, i) => {
-        if (e.where) validateWhere(e.where, `events[${i}].where`);
-      });
-      const q: EventsQuery & { project: string } = {
-        project,
-        events: body.events,
-        metric: body.metric ?? 'count',
-        from,
-        to,
-        interval,
-        tz,
-      };
-      if (body.breakdown !== undefined) q.breakdown = body.breakdown;
-      if (body.segment !== undefined) q.users = body.segment;
-      // Shards see defined events as the event and filters they stand for; series keep the asked names.
-      const partials = await engine.queryShards<SeriesPartial[]>('events', {
-        ...q,
-        events: definitions.expand(project, body.events),
-      });
-      return mergeEvents(q, partials);
+    async (request, reply) => {
+      const result = await answer(request.project, request.body);
+      return sendResult(request, reply, result, () =>
+        result.series.flatMap((s) =>
+          s.points.map((p) => ({
+            event: s.event,
+            breakdown: s.breakdown === undefined ? null : JSON.stringify(s.breakdown),
+            t: p.t,
+            value: p.value,
+            total: s.total,
+          })),
+        ),
+      );
     },
   );
 }

@@ -2,6 +2,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { BatchResult, IngestLimits, ProjectKeys, Properties, WeftEvent } from '@weft/core';
 import type { RawBatch } from '@weft/ingest';
 import type { StoredEvent } from '../index/project-index.js';
+import type { SegmentChange } from '../segments/protocol.js';
 
 /** Control records on the bus (msgpack after RECORD_CONTROL): an eviction order, or history moved in. */
 export type BusRecord =
@@ -42,7 +43,8 @@ export type QueryKind =
   | 'paths'
   | 'heatmap'
   | 'timeline'
-  | 'stats';
+  | 'stats'
+  | 'segments';
 
 /** main -> shard */
 export type ShardRequest =
@@ -57,6 +59,7 @@ export type ShardReply =
   | { type: 'snapshotted'; offset: number }
   | { type: 'result'; id: number; value: unknown }
   | { type: 'error'; id: number; message: string }
+  | { type: 'segment-changes'; changes: SegmentChange[] }
   | {
       type: 'moved';
       project: string;

@@ -4,7 +4,7 @@ import { Unpackr } from 'msgpackr';
 import { partitionPath } from '../bus/embedded-bus.js';
 import { EventRecord, RECORD_EVENTS } from '../bus/event-codec.js';
 import { replayPartition } from '../bus/partition-log.js';
-import { applyRecord } from '../index/apply-record.js';
+import { applyRecord, setApplyObserver } from '../index/apply-record.js';
 import { ProjectIndex } from '../index/project-index.js';
 import { loadSnapshot, type Manifest, readManifest, writeSnapshot } from '../index/snapshot.js';
 import { type EventsQuery, eventsPartial } from '../query/event-analysis.js';
@@ -17,6 +17,9 @@ import {
 import { type HeatmapQuery, heatmapPartial } from '../query/heatmap.js';
 import { type PathsQuery, pathsPartial } from '../query/paths.js';
 import { type RetentionQuery, retentionPartial } from '../query/retention.js';
+import { systemClock } from '../segments/project-segments.js';
+import type { SegmentRequest } from '../segments/protocol.js';
+import { ShardSegments } from '../segments/shard-segments.js';
 import type {
   BusRecord,
   QueryKind,
@@ -56,6 +59,16 @@ function project(name: string): ProjectIndex {
   return index;
 }
 
+const segments = new ShardSegments({
+  dataDir: data.dataDir,
+  shardDir: dir,
+  project,
+  loaded: projects.values(),
+  clock: systemClock,
+  publish: (changes) => send({ type: 'segment-changes', changes }),
+});
+setApplyObserver(segments);
+
 function apply(payload: Uint8Array): void {
   if (payload[0] === RECORD_EVENTS) {
     const rec = new EventRecord(payload);
@@ -64,8 +77,11 @@ function apply(payload: Uint8Array): void {
   }
   const record = unpackr.unpack(payload.subarray(1)) as BusRecord;
   const index = project(record.p);
-  if (record.k === 'm') index.applyMoved(record.id, record.ev, record.prof ?? undefined);
-  else {
+  if (record.k === 'm') {
+    index.applyMoved(record.id, record.ev, record.prof ?? undefined);
+    segments.of(index).movedIn(record.id);
+  } else {
+    segments.of(index).evicting(record.id);
     // The id was identified as a login id living on another shard: hand its history over.
     const moved = index.evict(record.id);
     unconfirmedMoves++;
@@ -128,6 +144,8 @@ function runQuery(kind: QueryKind, args: unknown): unknown {
       const events = index.timeline(distinctId);
       return events ? { events, profile: index.profile(distinctId) ?? {} } : null;
     }
+    case 'segments':
+      return segments.query(args as SegmentRequest);
     case 'stats': {
       let rows = 0;
       let users = 0;
@@ -147,6 +165,7 @@ function runQuery(kind: QueryKind, args: unknown): unknown {
 }
 
 function snapshot(): void {
+  segments.persist();
   // A snapshot past an eviction whose events have not reached their new shard could lose them.
   if (unconfirmedMoves > 0 || applied === manifest.appliedOffset) return;
   manifest = writeSnapshot(dir, projects.values(), manifest, applied);
@@ -169,6 +188,8 @@ data.ingestPort.on('message', (msg: RecordsMessage) => {
 });
 
 const timer = setInterval(snapshot, data.snapshotIntervalMs);
+// Rolling windows slide with the clock: users whose window passed an event are re-evaluated.
+const segmentTimer = setInterval(() => segments.tick(), 1000);
 
 port.on('message', (msg: ShardRequest) => {
   switch (msg.type) {
@@ -194,7 +215,9 @@ port.on('message', (msg: ShardRequest) => {
       break;
     case 'close':
       clearInterval(timer);
+      clearInterval(segmentTimer);
       snapshot();
+      segments.close();
       data.ingestPort.close();
       send({ type: 'result', id: msg.id, value: manifest.appliedOffset });
       break;

@@ -1,0 +1,433 @@
+import { parseTime, WeftError } from '@weft/core';
+import {
+  compilePlan,
+  EnumCounter,
+  NumberCollector,
+  parseCondition,
+  parseSegmentSpec,
+  type Segment,
+  type SegmentSpec,
+  segmentMembersSql,
+} from '@weft/segments';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Engine } from '../engine.js';
+import type { ChangeFeed } from '../segments/change-feed.js';
+import type { PortraitPart, ShardSegmentDef } from '../segments/protocol.js';
+import { askShards, defineOnShards, projectCatalog, sumShards } from '../segments/shard-calls.js';
+import type { SizeHistory } from '../segments/size-history.js';
+import type { SegmentStore, Webhook } from '../segments/store.js';
+
+export interface SegmentRouteDeps {
+  engine: Engine;
+  store: SegmentStore;
+  feed: ChangeFeed;
+  history: SizeHistory;
+}
+
+const HEARTBEAT_MS = 15_000;
+
+const MAX_STATIC = 5_000_000;
+
+function notFound(id: string): WeftError {
+  return new WeftError('not_found', `id: no segment "${id}"`, { field: 'id' });
+}
+
+const querySchema = {
+  type: 'object',
+  properties: { validate: { enum: ['strict', 'loose'] } },
+} as const;
+
+/**
+ * Validates a definition (node paths in errors). `strict` (the default) also rejects events
+ * and profile properties the project has never seen, and operands of the wrong type for them;
+ * `loose` allows defining segments before their data arrives.
+ */
+async function validateSpec(
+  deps: SegmentRouteDeps,
+  project: string,
+  body: unknown,
+  mode: 'strict' | 'loose' | undefined,
+  self?: string,
+): Promise<SegmentSpec> {
+  const catalog = mode === 'loose' ? undefined : await projectCatalog(deps.engine, project);
+  return parseSegmentSpec(body, { lookup: deps.store.lookup(project), catalog, self });
+}
+
+function shardDef(segment: Segment, members: string[]): ShardSegmentDef {
+  if (segment.mode === 'static') return { id: segment.id, mode: 'static', members };
+  return { id: segment.id, mode: segment.mode, plan: compilePlan(segment.definition) };
+}
+
+/** Static lists arrive as text (one id per line, an optional `distinct_id` header) or a JSON list. */
+function parseMembers(body: unknown): string[] {
+  const ids = typeof body === 'string' ? body.split(/\r?\n/).map((l) => l.trim()) : body;
+  if (!Array.isArray(ids))
+    throw new WeftError('invalid', 'body: expected a list of distinct ids', { field: 'body' });
+  const out = ids.filter((id, i) => !(i === 0 && id === 'distinct_id') && id !== '');
+  if (out.length > MAX_STATIC) throw new WeftError('too_large', `body: more than ${MAX_STATIC} ids`);
+  out.forEach((id, i) => {
+    if (typeof id !== 'string' || id.length > 200) {
+      throw new WeftError('invalid', `body[${i}]: a distinct id is a string of 1-200 characters`, {
+        field: `body[${i}]`,
+      });
+    }
+  });
+  return [...new Set(out as string[])];
+}
+
+function csvCell(v: unknown): string {
+  const text = v === null || v === undefined ? '' : String(v);
+  return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+async function writeMembers(
+  reply: FastifyReply,
+  rows: unknown[][],
+  fields: string[],
+  format: 'csv' | 'ndjson',
+): Promise<void> {
+  reply.header('content-type', format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson');
+  const lines: string[] =
+    format === 'csv'
+      ? [['distinct_id', ...fields].map(csvCell).join(','), ...rows.map((r) => r.map(csvCell).join(','))]
+      : rows.map((r) =>
+          JSON.stringify(Object.fromEntries([['distinct_id', r[0]], ...fields.map((f, i) => [f, r[i + 1]])])),
+        );
+  reply.send(lines.length > 0 ? `${lines.join('\n')}\n` : '');
+}
+
+/** Segment CRUD, estimate, run now, members export, contains, portrait and SQL (DESIGN §6, §7). */
+export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDeps): void {
+  const { engine, store, feed, history } = deps;
+  // A plugin of its own, so its CSV body parser does not leak into other routes.
+  app.register(async (scope) => {
+    scope.addContentTypeParser(['text/csv'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+    scope.post<{ Body: unknown; Querystring: { validate?: 'strict' | 'loose' } }>(
+      '/v1/segments',
+      { schema: { querystring: querySchema } },
+      async (request, reply) => {
+        const project = request.project;
+        const spec = await validateSpec(deps, project, request.body, request.query.validate);
+        const now = Date.now();
+        const segment = {
+          ...spec,
+          id: `seg_${crypto.randomUUID().replaceAll('-', '').slice(0, 16)}`,
+          created_at: now,
+          updated_at: now,
+        } as Segment;
+        store.put(project, segment);
+        await defineOnShards(engine, project, [shardDef(segment, [])]);
+        const size = await sumShards(engine, { op: 'size', project, id: segment.id });
+        history.record(project, segment.id, size);
+        reply.code(201);
+        return { ...segment, size };
+      },
+    );
+
+    scope.put<{ Params: { id: string }; Body: unknown; Querystring: { validate?: 'strict' | 'loose' } }>(
+      '/v1/segments/:id',
+      { schema: { querystring: querySchema } },
+      async (request) => {
+        const project = request.project;
+        const previous = store.get(project, request.params.id);
+        if (!previous) throw notFound(request.params.id);
+        const spec = await validateSpec(deps, project, request.body, request.query.validate, previous.id);
+        const segment = {
+          ...spec,
+          id: previous.id,
+          created_at: previous.created_at,
+          updated_at: Date.now(),
+        } as Segment;
+        store.put(project, segment);
+        const members = segment.mode === 'static' ? store.staticMembers(project, segment.id) : [];
+        // Readers are redefined too, so they read the new membership.
+        const readers = store
+          .shardDefs(project)
+          .filter(
+            (d) => d.id !== segment.id && store.readers(project, segment.id).includes(`segment ${d.id}`),
+          );
+        await defineOnShards(engine, project, [shardDef(segment, members), ...readers]);
+        return { ...segment, size: await sumShards(engine, { op: 'size', project, id: segment.id }) };
+      },
+    );
+
+    scope.get('/v1/segments', async (request) => ({ segments: store.list(request.project) }));
+
+    scope.get<{ Params: { id: string } }>('/v1/segments/:id', async (request) => {
+      const project = request.project;
+      const segment = store.get(project, request.params.id);
+      if (!segment) throw notFound(request.params.id);
+      return { ...segment, size: await sumShards(engine, { op: 'size', project, id: segment.id }) };
+    });
+
+    scope.delete<{ Params: { id: string } }>('/v1/segments/:id', async (request, reply) => {
+      const project = request.project;
+      const { id } = request.params;
+      if (!store.get(project, id)) throw notFound(id);
+      const readers = store.readers(project, id);
+      if (readers.length > 0) {
+        throw new WeftError(
+          'conflict',
+          `id: ${readers.join(', ')} read${readers.length === 1 ? 's' : ''} segment "${id}"`,
+          {
+            field: 'id',
+            readers,
+          },
+        );
+      }
+      store.delete(project, id);
+      await askShards(engine, { op: 'delete', project, id });
+      reply.code(204);
+    });
+
+    scope.post<{ Body: { definition?: unknown } }>('/v1/segments/estimate', async (request) => {
+      const project = request.project;
+      const body = (request.body ?? {}) as { definition?: unknown };
+      const definition = parseCondition(body.definition, {
+        lookup: store.lookup(project),
+        catalog: await projectCatalog(engine, project),
+      });
+      return { count: await sumShards(engine, { op: 'estimate', project, plan: compilePlan(definition) }) };
+    });
+
+    scope.put<{ Params: { id: string }; Body: unknown }>('/v1/segments/:id/members', async (request) => {
+      const project = request.project;
+      const segment = store.get(project, request.params.id);
+      if (!segment) throw notFound(request.params.id);
+      if (segment.mode !== 'static') {
+        throw new WeftError(
+          'conflict',
+          `id: segment "${segment.id}" is ${segment.mode}; only static segments take a list`,
+          {
+            field: 'id',
+          },
+        );
+      }
+      const members = parseMembers(request.body);
+      store.setStaticMembers(project, segment.id, members);
+      store.put(project, { ...segment, updated_at: Date.now() });
+      await defineOnShards(engine, project, [shardDef(segment, members)]);
+      return {
+        id: segment.id,
+        uploaded: members.length,
+        size: await sumShards(engine, { op: 'size', project, id: segment.id }),
+      };
+    });
+
+    scope.post<{ Params: { id: string } }>('/v1/segments/:id/run', async (request) => {
+      const project = request.project;
+      const segment = store.get(project, request.params.id);
+      if (!segment) throw notFound(request.params.id);
+      const size = await sumShards(engine, { op: 'run', project, id: segment.id });
+      history.record(project, segment.id, size);
+      return { id: segment.id, size };
+    });
+
+    scope.get<{ Params: { id: string }; Querystring: { from?: string } }>(
+      '/v1/segments/:id/history',
+      async (request) => {
+        const project = request.project;
+        const segment = store.get(project, request.params.id);
+        if (!segment) throw notFound(request.params.id);
+        const from = request.query.from === undefined ? 0 : parseTime(request.query.from);
+        if (from === undefined)
+          throw new WeftError('invalid', 'from: expected YYYY-MM-DD or an ISO time', { field: 'from' });
+        return { id: segment.id, sizes: history.list(project, segment.id, from) };
+      },
+    );
+
+    // The entry/exit change feed as server-sent events: `event: entry|exit`, data one change.
+    scope.get<{ Querystring: { segment?: string } }>('/v1/segments/changes', async (request, reply) => {
+      const project = request.project;
+      const segment = request.query.segment;
+      if (segment !== undefined && !store.get(project, segment)) throw notFound(segment);
+      reply.hijack();
+      const out = reply.raw;
+      out.writeHead(200, {
+        'content-type': 'text/event-stream',
+        'cache-control': 'no-cache',
+        connection: 'keep-alive',
+      });
+      out.write(': subscribed\n\n');
+      const off = feed.subscribe(project, segment, (changes) => {
+        for (const c of changes) out.write(`event: ${c.change}\ndata: ${JSON.stringify(c)}\n\n`);
+      });
+      const heartbeat = setInterval(() => out.write(': heartbeat\n\n'), HEARTBEAT_MS);
+      request.raw.on('close', () => {
+        clearInterval(heartbeat);
+        off();
+      });
+    });
+
+    scope.post<{ Body: { url: string; segment?: string } }>(
+      '/v1/segments/webhooks',
+      {
+        schema: {
+          body: {
+            type: 'object',
+            required: ['url'],
+            additionalProperties: false,
+            properties: {
+              url: { type: 'string', minLength: 1, maxLength: 2000, pattern: '^https?://' },
+              segment: { type: 'string', minLength: 1, maxLength: 200 },
+            },
+          },
+        },
+      },
+      async (request, reply) => {
+        const { url, segment } = request.body;
+        if (segment !== undefined && !store.get(request.project, segment)) {
+          throw new WeftError('invalid', `segment: no segment "${segment}"`, { field: 'segment' });
+        }
+        const hook: Webhook = {
+          id: `wh_${crypto.randomUUID().replaceAll('-', '').slice(0, 16)}`,
+          url,
+          created_at: Date.now(),
+        };
+        if (segment !== undefined) hook.segment = segment;
+        store.putWebhook(request.project, hook);
+        reply.code(201);
+        return hook;
+      },
+    );
+
+    scope.get('/v1/segments/webhooks', async (request) => ({ webhooks: store.webhooks(request.project) }));
+
+    scope.delete<{ Params: { hook: string } }>('/v1/segments/webhooks/:hook', async (request, reply) => {
+      if (!store.deleteWebhook(request.project, request.params.hook)) {
+        throw new WeftError('not_found', `id: no webhook "${request.params.hook}"`, { field: 'id' });
+      }
+      reply.code(204);
+    });
+
+    scope.get<{ Params: { id: string }; Querystring: { format?: 'csv' | 'ndjson'; fields?: string } }>(
+      '/v1/segments/:id/members',
+      {
+        schema: {
+          querystring: {
+            type: 'object',
+            properties: { format: { enum: ['csv', 'ndjson'] }, fields: { type: 'string', maxLength: 4000 } },
+          },
+        },
+      },
+      async (request, reply) => {
+        const project = request.project;
+        const segment = store.get(project, request.params.id);
+        if (!segment) throw notFound(request.params.id);
+        const fields = (request.query.fields ?? '').split(',').filter((f) => f !== '');
+        const parts = await askShards<unknown[][]>(engine, {
+          op: 'members',
+          project,
+          id: segment.id,
+          fields,
+        });
+        await writeMembers(reply, parts.flat(), fields, request.query.format ?? 'csv');
+        return reply;
+      },
+    );
+
+    scope.get<{ Params: { id: string; distinct_id: string } }>(
+      '/v1/segments/:id/contains/:distinct_id',
+      async (request) => {
+        const project = request.project;
+        const segment = store.get(project, request.params.id);
+        if (!segment) throw notFound(request.params.id);
+        // Every shard: after an identify the id may live on another shard than its hash.
+        const answers = await askShards<boolean | null>(engine, {
+          op: 'contains',
+          project,
+          id: segment.id,
+          distinctId: request.params.distinct_id,
+        });
+        return { member: answers.includes(true) };
+      },
+    );
+
+    scope.get<{
+      Params: { id: string };
+      Querystring: { prop: string; kind?: 'enum' | 'numeric'; top?: number };
+    }>(
+      '/v1/segments/:id/portrait',
+      {
+        schema: {
+          querystring: {
+            type: 'object',
+            required: ['prop'],
+            properties: {
+              prop: { type: 'string', minLength: 1, maxLength: 200 },
+              kind: { enum: ['enum', 'numeric'] },
+              top: { type: 'integer', minimum: 1, maximum: 1000 },
+            },
+          },
+        },
+      },
+      async (request) => {
+        const project = request.project;
+        const segment = store.get(project, request.params.id);
+        if (!segment) throw notFound(request.params.id);
+        const { prop, top } = request.query;
+        // Shards decide enum or numeric by the values they hold; ask again when they disagree.
+        let parts = await askShards<PortraitPart>(engine, {
+          op: 'portrait',
+          project,
+          id: segment.id,
+          prop,
+          kind: request.query.kind,
+        });
+        const kind =
+          request.query.kind ??
+          (parts.some((p) => p.kind === 'numeric' && p.numbers.length > 0) ? 'numeric' : 'enum');
+        if (parts.some((p) => p.kind !== kind)) {
+          parts = await askShards<PortraitPart>(engine, {
+            op: 'portrait',
+            project,
+            id: segment.id,
+            prop,
+            kind,
+          });
+        }
+        if (kind === 'numeric') {
+          const numbers = new NumberCollector();
+          for (const p of parts) {
+            if (p.kind !== 'numeric') continue;
+            for (const v of p.numbers) numbers.add(v);
+            for (let i = p.numbers.length; i < p.total; i++) numbers.add(undefined);
+          }
+          return { prop, kind, ...numbers.result() };
+        }
+        const counter = new EnumCounter();
+        for (const p of parts) {
+          if (p.kind !== 'enum') continue;
+          for (const [value, n] of p.counts) for (let i = 0; i < n; i++) counter.add(value);
+          for (let i = 0; i < p.missing; i++) counter.add(undefined);
+        }
+        return { prop, kind, ...counter.result(top ?? 10) };
+      },
+    );
+
+    scope.get<{ Params: { id: string } }>('/v1/segments/:id/sql', async (request) => {
+      const project = request.project;
+      const segment = store.get(project, request.params.id);
+      if (!segment) throw notFound(request.params.id);
+      if (segment.mode === 'static')
+        throw new WeftError('conflict', `id: a static segment has no definition`, { field: 'id' });
+      const sql = segmentMembersSql(
+        segment.definition,
+        {
+          project,
+          now: Date.now(),
+          tables: {
+            events: 'weft.events',
+            profiles: 'weft.profiles',
+            tags: 'weft.tags',
+            members: 'weft.segment_members',
+            eventPerson: 'distinct_id',
+          },
+        },
+        store.lookup(project),
+      );
+      return { sql };
+    });
+  });
+}

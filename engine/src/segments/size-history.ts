@@ -1,0 +1,57 @@
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+interface Sample {
+  p: string;
+  id: string;
+  t: number;
+  size: number;
+}
+
+const MAX_PER_SEGMENT = 10_000;
+
+/**
+ * Sizes of segments over time: samples appended to an NDJSON file (creation, every run, and
+ * a periodic sampler), read back per segment. The newest MAX_PER_SEGMENT samples are kept in memory.
+ */
+export class SizeHistory {
+  private readonly samples = new Map<string, Array<{ t: number; size: number }>>();
+
+  constructor(private readonly path: string) {
+    let text = '';
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    for (const line of text.split('\n')) {
+      if (line === '') continue;
+      try {
+        const s = JSON.parse(line) as Sample;
+        this.remember(s);
+      } catch {
+        // A torn last line after a crash: the sample is lost, nothing else.
+      }
+    }
+  }
+
+  private remember(s: Sample): void {
+    const key = `${s.p}\n${s.id}`;
+    let list = this.samples.get(key);
+    if (!list) this.samples.set(key, (list = []));
+    list.push({ t: s.t, size: s.size });
+    if (list.length > MAX_PER_SEGMENT) list.splice(0, list.length - MAX_PER_SEGMENT);
+  }
+
+  record(project: string, id: string, size: number, t = Date.now()): void {
+    const s: Sample = { p: project, id, t, size };
+    mkdirSync(dirname(this.path), { recursive: true });
+    appendFileSync(this.path, `${JSON.stringify(s)}\n`);
+    this.remember(s);
+  }
+
+  /** Samples of one segment, oldest first, from `from` on. */
+  list(project: string, id: string, from = 0): Array<{ t: number; size: number }> {
+    return (this.samples.get(`${project}\n${id}`) ?? []).filter((s) => s.t >= from);
+  }
+}
