@@ -42,13 +42,16 @@ export type PropType = 'string' | 'number' | 'boolean';
  * `did.where`. `neq` and `notset` hold when the property is absent, every other operator
  * needs it present. Numeric operators only match numbers, `contains` only strings.
  */
+// One variant per operator where they differ in meaning, so `Exclude<…, {op: 'neq'}>` works.
 export type PropCondition =
-  | { prop: string; op: 'eq' | 'neq'; value: PropValue }
+  | { prop: string; op: 'eq'; value: PropValue }
+  | { prop: string; op: 'neq'; value: PropValue }
   | { prop: string; op: 'in'; value: PropValue[] }
   | { prop: string; op: 'gt' | 'gte' | 'lt' | 'lte'; value: number }
   | { prop: string; op: 'between'; value: [number, number] }
   | { prop: string; op: 'contains'; value: string }
-  | { prop: string; op: 'set' | 'notset' };
+  | { prop: string; op: 'set' }
+  | { prop: string; op: 'notset' };
 
 /** A user has the tag (with this value, when given). Tag values are strings. */
 export interface TagCondition {

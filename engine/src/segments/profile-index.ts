@@ -119,9 +119,6 @@ export class ProfileIndex {
         for (const [text, set] of bitmaps.strings) if (text.includes(cond.value)) parts.push(set);
         return RoaringBitmap32.orMany(parts);
       }
-      default:
-        // PresentPropCondition's type still admits neq/notset; compilePlan never leaves them in a leaf.
-        throw new Error(`profile index: ${cond.op} is not a present-value condition`);
     }
   }
 
