@@ -32,7 +32,7 @@ import { eventAt, FUNNEL, generate, type QueryGenOptions } from './gen.js';
  * run, answers compared, ratio printed, plus index memory per event and per user.
  *
  *   node bench/dist/queries/run.js [--users N] [--events N] [--days N] [--shards N]
- *     [--seed N] [--repeat N] [--database NAME] [--clickhouse URL]
+ *     [--seed N] [--repeat N] [--database NAME] [--clickhouse URL] [--only events,funnel,…]
  */
 interface Flags {
   users: number;
@@ -43,6 +43,8 @@ interface Flags {
   repeat: number;
   database: string;
   clickhouse: string;
+  /** Comma-separated analyses to run (events, funnel, retention, paths); all when empty. */
+  only: string;
 }
 
 function flags(argv: string[]): Flags {
@@ -55,6 +57,7 @@ function flags(argv: string[]): Flags {
     repeat: 3,
     database: 'weft_bench',
     clickhouse: process.env.CLICKHOUSE_URL ?? 'http://127.0.0.1:8123',
+    only: '',
   };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i]!.replace(/^--/, '') as keyof Flags;
@@ -174,11 +177,12 @@ function mib(bytes: number): string {
 
 async function main(): Promise<void> {
   const f = flags(process.argv.slice(2));
-  // Per-person arrays over tens of millions of events need more than the server's default limit.
+  // Per-person arrays over tens of millions of events need more than the server's default
+  // limit; paths group every event by person, so large groupings spill to disk.
   const ch = new ClickHouse({
     url: f.clickhouse,
     database: f.database,
-    settings: { max_memory_usage: 12e9 },
+    settings: { max_memory_usage: 12e9, max_bytes_before_external_group_by: 4e9 },
   });
   await migrate(ch);
   const o = calibrate(f);
@@ -363,7 +367,9 @@ async function main(): Promise<void> {
   console.log(
     `\n${'analysis'.padEnd(46)} ${'index ms'.padStart(9)} ${'1 thread'.padStart(9)} ${'ClickHouse ms'.padStart(14)} ${'ratio'.padStart(8)} ${'1 thread'.padStart(9)}  budget  same answer`,
   );
+  const only = f.only === '' ? null : f.only.split(',');
   for (const c of cases) {
+    if (only !== null && !only.some((o) => c.name.startsWith(o))) continue;
     const a = shards.time(f.repeat, c.index);
     const b = await time(Math.min(f.repeat, 2), c.sql);
     const same = isDeepStrictEqual(a.result, b.result);

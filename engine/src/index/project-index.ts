@@ -9,6 +9,8 @@ import { ValueTable } from './value-table.js';
 export interface DaySlot {
   users: RoaringBitmap32;
   rows: Growable<Uint32Array>;
+  /** Property key id -> value id per slot row (see slotColumn); dropped when rows leave. */
+  columns?: Map<number, Growable<Int32Array>>;
 }
 
 /** An event as it leaves the index: for timelines and for moving a user to another shard. */
@@ -204,6 +206,7 @@ export class ProjectIndex {
       const slot = this.eventDays.get(eventCol[r]!)!.get(dayIndex(timeCol[r]!))!;
       slot.users.remove(n);
       slot.rows.remove(r);
+      slot.columns = undefined;
     }
     const profile = this.profiles[n];
     this.timelines.evict(n);
@@ -337,9 +340,11 @@ export class ProjectIndex {
     dedup: number;
   } {
     let daySlots = 0;
+    let slotColumns = 0;
     for (const days of this.eventDays.values()) {
       for (const slot of days.values()) {
         daySlots += slot.rows.data.byteLength + slot.users.getSerializationSizeInBytes('croaring');
+        for (const col of slot.columns?.values() ?? []) slotColumns += col.data.byteLength;
       }
     }
     return {
@@ -348,7 +353,7 @@ export class ProjectIndex {
         0,
       ),
       properties: this.propStart.data.byteLength + this.propPool.data.byteLength,
-      propertyColumns: [...this.propColumns.values()].reduce((a, c) => a + c.data.byteLength, 0),
+      propertyColumns: [...this.propColumns.values()].reduce((a, c) => a + c.data.byteLength, slotColumns),
       timelines: this.timelines.bytes(),
       daySlots,
       dedup: this.dedup.bytes(),
@@ -386,6 +391,24 @@ export class ProjectIndex {
         col.push(v);
       }
     }
+    return col.data;
+  }
+
+  /**
+   * Value id of property `keyId` for each row of a day slot, in slot order (-1 where absent):
+   * scans that group by a property then read it sequentially next to the slot's rows rather
+   * than jumping across the whole table. Built on first use and extended as rows arrive.
+   */
+  slotColumn(slot: DaySlot, keyId: number): Int32Array {
+    if (!slot.columns) slot.columns = new Map();
+    let col = slot.columns.get(keyId);
+    if (!col) {
+      if (slot.columns.size >= MAX_PROP_COLUMNS) slot.columns.delete(slot.columns.keys().next().value!);
+      col = i32(Math.max(16, slot.rows.length));
+      slot.columns.set(keyId, col);
+    }
+    const rows = slot.rows.data;
+    for (let i = col.length; i < slot.rows.length; i++) col.push(this.propValueId(rows[i]!, keyId));
     return col.data;
   }
 

@@ -121,8 +121,6 @@ export function eventsPartial(index: ProjectIndex, q: EventsQuery): SeriesPartia
   const lastDay = Math.floor((q.to - 1) / DAY_MS);
   const times = index.time.data;
   const userCol = index.user.data;
-  const breakdownValues = breakdownId < 0 ? null : index.propColumn(breakdownId);
-  const metricValues = propId < 0 ? null : index.propColumn(propId);
   // Distinct users are only counted when the metric (or the ranking of top values) needs them.
   const needUsers = q.metric === 'uniques' || q.metric === 'per_user';
   q.events.forEach((spec, series) => {
@@ -176,6 +174,8 @@ export function eventsPartial(index: ProjectIndex, q: EventsQuery): SeriesPartia
       }
       const rows = slot.rows.data;
       const rowCount = slot.rows.length;
+      const breakdownValues = breakdownId < 0 ? null : index.slotColumn(slot, breakdownId);
+      const metricValues = propId < 0 ? null : index.slotColumn(slot, propId);
       for (let i = 0; i < rowCount; i++) {
         const row = rows[i]!;
         if (!wholeDay) {
@@ -188,7 +188,7 @@ export function eventsPartial(index: ProjectIndex, q: EventsQuery): SeriesPartia
         if (breakdownId < 0)
           acc = q.breakdown === undefined ? (plainAcc ??= accFor(NO_VALUE, null)) : groupFor(-1);
         else {
-          const vid = breakdownValues![row]!;
+          const vid = breakdownValues![i]!;
           // A small direct-mapped cache in front of the map: breakdowns have few hot values.
           const c = vid & GROUP_CACHE_MASK;
           if (cachedVid[c] === vid) acc = cachedAcc[c]!;
@@ -202,7 +202,7 @@ export function eventsPartial(index: ProjectIndex, q: EventsQuery): SeriesPartia
         acc.counts[b]!++;
         if (needUsers) acc.addUser(b, userCol[row]!);
         if (metricValues !== null) {
-          const vid = metricValues[row]!;
+          const vid = metricValues[i]!;
           const v = vid < 0 ? undefined : index.values.get(vid);
           if (typeof v === 'number') {
             acc.sums[b]! += v;

@@ -79,10 +79,11 @@ export function funnelPartial(index: ProjectIndex, q: FunnelQuery): FunnelGroupP
     if (onlyFirst > 0) group(NO_VALUE, null).reached[0]! += onlyFirst;
   }
   const users = evaluate.toUint32Array();
+  const all = q.breakdown === undefined ? group(NO_VALUE, null) : null;
   for (let i = 0; i < users.length; i++) {
     const chain = finder.find(users[i]!);
     let g: FunnelGroupPartial;
-    if (q.breakdown === undefined) g = group(NO_VALUE, null);
+    if (all !== null) g = all;
     else {
       const vid = breakdownKey < 0 ? -1 : index.propValueId(chain.rows[0]!, breakdownKey);
       // An absent property and an explicit null are one group, as in SQL.
