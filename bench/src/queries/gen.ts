@@ -1,4 +1,4 @@
-import type { Properties, WeftEvent } from '@weft/core';
+import { type Properties, prng, type WeftEvent } from '@weft/core';
 
 /**
  * Deterministic clickstream for the query benchmark: users with sessions spread over a
@@ -37,18 +37,6 @@ const PATHS = ['/', '/pricing', '/docs', '/blog', '/p', '/cart', '/account', '/s
 const PLANS = ['free', 'starter', 'pro', 'enterprise'];
 const NO_PATH = 255;
 const DAY = 86_400_000;
-
-/** mulberry32: a small seedable PRNG, floats in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function cdf(weights: number[]): number[] {
   const total = weights.reduce((a, b) => a + b, 0);

@@ -1,6 +1,7 @@
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ANON_ID_PROPERTY, IDENTIFY_EVENT, shardOf, type WeftEvent } from '@weft/core';
+import { readJsonLines } from '../fs/durable-files.js';
 
 /** An order to move an anonymous id's history to the shard of the login id it was identified as. */
 export interface Eviction {
@@ -23,21 +24,9 @@ export class Router {
     readonly shards: number,
   ) {
     mkdirSync(dirname(path), { recursive: true });
-    let text = '';
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    for (const line of text.split('\n')) {
-      if (!line) continue;
-      try {
-        const [project, id, shard] = JSON.parse(line) as [string, string, number];
-        this.overrides.set(`${project}\u0000${id}`, shard);
-      } catch {
-        // A torn last line from a crash mid-append: that override was never acknowledged.
-      }
-    }
+    readJsonLines<[string, string, number]>(path, ([project, id, shard]) => {
+      this.overrides.set(`${project}\u0000${id}`, shard);
+    });
   }
 
   shardOf(project: string, distinctId: string): number {

@@ -1,7 +1,8 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Properties, PropValue } from '@weft/core';
 import { makeVector, Table, tableFromIPC, tableToIPC, Utf8, vectorFromArray } from 'apache-arrow';
+import { writeFileAtomic } from '../fs/durable-files.js';
 import { ProjectIndex } from './project-index.js';
 
 /**
@@ -131,24 +132,6 @@ function readContainer(path: string): Map<string, Buffer> {
   return out;
 }
 
-function writeAtomic(dir: string, name: string, text: string): void {
-  const tmp = join(dir, `${name}.tmp`);
-  const fd = openSync(tmp, 'w');
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, join(dir, name));
-  const dfd = openSync(dir, 'r');
-  try {
-    fsyncSync(dfd);
-  } finally {
-    closeSync(dfd);
-  }
-}
-
 export function readManifest(dir: string): Manifest {
   try {
     return JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
@@ -184,7 +167,7 @@ export function writeSnapshot(
     writeContainer(join(dir, name), entries);
     next.deltas.push(name);
   }
-  writeAtomic(dir, 'manifest.json', JSON.stringify(next));
+  writeFileAtomic(join(dir, 'manifest.json'), JSON.stringify(next));
   for (const index of written) index.pending = index.freshPending();
   return next;
 }

@@ -1,15 +1,7 @@
-import {
-  closeSync,
-  fsyncSync,
-  ftruncateSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, ftruncateSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CapResult, type CapSnapshot, FrequencyCaps } from '@weft/segments';
+import { writeFileAtomic } from '../fs/durable-files.js';
 
 type JournalEntry = [seq: number, user: string, key: string, max: number, perMs: number, now: number];
 
@@ -73,15 +65,7 @@ export class CapLedger {
   /** Writes the whole state and empties the journal; finished windows are dropped first. */
   persist(now: number): void {
     this.caps.sweep(now);
-    const tmp = `${this.statePath}.tmp`;
-    const fd = openSync(tmp, 'w');
-    try {
-      writeSync(fd, JSON.stringify({ seq: this.seq, caps: this.caps.snapshot() }));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, this.statePath);
+    writeFileAtomic(this.statePath, JSON.stringify({ seq: this.seq, caps: this.caps.snapshot() }));
     ftruncateSync(this.fd, 0);
   }
 

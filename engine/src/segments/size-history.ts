@@ -1,5 +1,6 @@
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { readJsonLines } from '../fs/durable-files.js';
 
 interface Sample {
   p: string;
@@ -18,21 +19,7 @@ export class SizeHistory {
   private readonly samples = new Map<string, Array<{ t: number; size: number }>>();
 
   constructor(private readonly path: string) {
-    let text = '';
-    try {
-      text = readFileSync(path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-    for (const line of text.split('\n')) {
-      if (line === '') continue;
-      try {
-        const s = JSON.parse(line) as Sample;
-        this.remember(s);
-      } catch {
-        // A torn last line after a crash: the sample is lost, nothing else.
-      }
-    }
+    readJsonLines<Sample>(path, (s) => this.remember(s));
   }
 
   private remember(s: Sample): void {

@@ -1,6 +1,7 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { compilePlan, type Segment, type SegmentLookup, segmentReferences } from '@weft/segments';
+import { writeFileAtomic } from '../fs/durable-files.js';
 import type { ShardSegmentDef } from './protocol.js';
 
 /** A subscription to the entry/exit change feed. */
@@ -17,19 +18,6 @@ interface ProjectEntry {
   /** Rule tags: tag -> the segment whose members have it. */
   rules: Record<string, string>;
   webhooks?: Record<string, Webhook>;
-}
-
-function writeAtomically(path: string, text: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp`;
-  const fd = openSync(tmp, 'w');
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
 }
 
 /**
@@ -146,7 +134,7 @@ export class SegmentStore {
   }
 
   setStaticMembers(project: string, id: string, ids: readonly string[]): void {
-    writeAtomically(this.staticPath(project, id), ids.length > 0 ? `${ids.join('\n')}\n` : '');
+    writeFileAtomic(this.staticPath(project, id), ids.length > 0 ? `${ids.join('\n')}\n` : '');
   }
 
   /** What shards maintain, referenced segments first. */
@@ -173,6 +161,6 @@ export class SegmentStore {
   }
 
   private save(): void {
-    writeAtomically(this.path, JSON.stringify(this.byProject));
+    writeFileAtomic(this.path, JSON.stringify(this.byProject));
   }
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { type Properties, parseTime, shardOf, type WeftEvent } from '@weft/core';
+import { type Properties, parseTime, prng, shardOf, type WeftEvent } from '@weft/core';
 import { ClickHouse } from '../../src/clickhouse/client.js';
 import { insertEvents } from '../../src/clickhouse/insert.js';
 import { migrate } from '../../src/clickhouse/migrations.js';
@@ -83,15 +83,8 @@ export function datasetEvents(file: string, project: string): WeftEvent[] {
   });
 }
 
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator, so a failing case can be replayed. */
+export const rng = prng;
 
 /** Start of the generated data; generated ranges are [GEN_FROM, GEN_TO). */
 export const GEN_FROM = Date.UTC(2024, 2, 4, 7, 30);

@@ -1,18 +1,9 @@
-import type { Properties, PropValue } from '@weft/core';
+import { type Properties, type PropValue, prng } from '@weft/core';
 import type { Condition, CountCondition, PropCondition, Window } from '../../src/definition.js';
 import { type Dataset, emptyDataset } from './data.js';
 
-/** mulberry32: a small seeded generator, so a failing case can be replayed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator, so a failing case can be replayed. */
+export const rng = prng;
 
 export const NOW = Date.UTC(2024, 5, 15, 12, 0, 0);
 const HOUR = 3_600_000;
