@@ -6,6 +6,16 @@ import type { StoredEvent } from '../index/project-index.js';
 
 type UserView = { events: StoredEvent[]; profile: Properties } | null;
 
+/** A shard's answer for one user (DESIGN §6: profile, tags, segments). */
+interface UserSummary {
+  properties: Properties;
+  event_count: number;
+  first_seen: number | null;
+  last_seen: number | null;
+  tags: Record<string, string | null>;
+  segments: string[];
+}
+
 /** Asks every shard: after an identify the id may have moved, and only the owner answers. */
 async function findUser(engine: Engine, project: string, distinctId: string) {
   const views = await engine.queryShards<UserView>('timeline', { project, distinctId });
@@ -30,14 +40,17 @@ export function registerUserRoutes(app: FastifyInstance, engine: Engine): void {
   });
 
   app.get<{ Params: { distinct_id: string } }>('/v1/users/:distinct_id', async (request) => {
-    const project = request.project;
-    const { events, profile } = await findUser(engine, project, request.params.distinct_id);
-    return {
-      distinct_id: request.params.distinct_id,
-      properties: profile,
-      event_count: events.length,
-      first_seen: events[0]?.time ?? null,
-      last_seen: events[events.length - 1]?.time ?? null,
-    };
+    const distinctId = request.params.distinct_id;
+    const answers = await engine.queryShards<UserSummary | null>('user', {
+      project: request.project,
+      distinctId,
+    });
+    const found = answers.find((a) => a !== null);
+    if (!found) {
+      throw new WeftError('not_found', `distinct_id: no events for "${distinctId}"`, {
+        field: 'distinct_id',
+      });
+    }
+    return { distinct_id: distinctId, ...found };
   });
 }

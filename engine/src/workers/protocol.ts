@@ -44,7 +44,8 @@ export type QueryKind =
   | 'heatmap'
   | 'timeline'
   | 'stats'
-  | 'segments';
+  | 'segments'
+  | 'user';
 
 /** main -> shard */
 export type ShardRequest =

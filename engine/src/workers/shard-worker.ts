@@ -144,6 +144,27 @@ function runQuery(kind: QueryKind, args: unknown): unknown {
       const events = index.timeline(distinctId);
       return events ? { events, profile: index.profile(distinctId) ?? {} } : null;
     }
+    case 'user': {
+      // A user's summary without shipping the timeline: profile, counts, tags, segments.
+      const { project: p, distinctId } = args as { project: string; distinctId: string };
+      const index = projects.get(p);
+      const n = index?.ids.get(distinctId);
+      if (!index || n === undefined) return null;
+      const rows = index.userRows(n);
+      const times = index.time.data;
+      const memberships = segments.query({ op: 'user', project: p, distinctId }) as {
+        tags: Record<string, string | null>;
+        segments: string[];
+      } | null;
+      return {
+        properties: index.profiles[n] ?? {},
+        event_count: rows.length,
+        first_seen: rows.length > 0 ? times[rows[0]!]! : null,
+        last_seen: rows.length > 0 ? times[rows[rows.length - 1]!]! : null,
+        tags: memberships?.tags ?? {},
+        segments: memberships?.segments ?? [],
+      };
+    }
     case 'segments':
       return segments.query(args as SegmentRequest);
     case 'stats': {

@@ -230,6 +230,7 @@ describe('embedded pipeline over HTTP', () => {
       userId: 'seg-user',
       event: 'Order Completed',
       messageId: 's3',
+      timestamp: new Date(T + 2).toISOString(),
     });
     expect(await track.json()).toEqual({ success: true, accepted: 1, rejected: [] });
     expect((await post('/v1/segment/nope', {})).status).toBe(404);
@@ -239,7 +240,15 @@ describe('embedded pipeline over HTTP', () => {
       '$identify',
       'Order Completed',
     ]);
-    expect((await get('/v1/users/seg-anon')).body.properties).toEqual({ plan: 'team' });
+    expect((await get('/v1/users/seg-anon')).body).toEqual({
+      distinct_id: 'seg-anon',
+      properties: { plan: 'team' },
+      event_count: 3,
+      first_seen: T,
+      last_seen: T + 2,
+      tags: {},
+      segments: [],
+    });
   });
 
   it('serves the browser SDK for script tags', async () => {
