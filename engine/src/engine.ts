@@ -16,12 +16,6 @@ import type {
 } from './workers/protocol.js';
 import { workerUrl } from './workers/worker-url.js';
 
-/**
- * Workers allocate fast (parsed batches, decoded strings) and keep little of it: a larger
- * young generation lets most of it die in cheap scavenges instead of being promoted.
- */
-const WORKER_LIMITS = { maxYoungGenerationSizeMb: 64 };
-
 type Pending = { resolve: (value: unknown) => void; reject: (err: Error) => void };
 
 /** Counters the metrics endpoint reads. */
@@ -81,7 +75,6 @@ export class Engine {
       const worker = new Worker(workerUrl(import.meta.url, 'workers/shard-worker'), {
         workerData: wd,
         transferList: [channel.port1],
-        resourceLimits: WORKER_LIMITS,
       });
       shardWorkers.push(worker);
       ingestPorts.push(channel.port2);
@@ -113,7 +106,6 @@ export class Engine {
     const ingest = new Worker(workerUrl(import.meta.url, 'workers/ingest-worker'), {
       workerData: iwd,
       transferList: ingestPorts,
-      resourceLimits: WORKER_LIMITS,
     });
     await new Promise<void>((resolve, reject) => {
       const onMessage = (msg: IngestReply) => {
