@@ -4,9 +4,10 @@ import { RoaringBitmap32 } from '../index/roaring.js';
 import { ValueTable } from '../index/value-table.js';
 import { NO_VALUE } from './event-analysis.js';
 import { FunnelChainFinder } from './funnel-chain.js';
+import { matchingUsers } from './period-users.js';
 import { exactQuantile } from './quantile.js';
 import { segmentUsers } from './segment.js';
-import { candidateUsers, compileSpec, type EventSpec, matchingUsers } from './step.js';
+import { candidateUsers, compileSpec, type EventSpec } from './step.js';
 
 /** A funnel request after the edge resolved times and window (DESIGN §5, §6). */
 export interface FunnelQuery {

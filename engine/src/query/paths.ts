@@ -1,8 +1,9 @@
 import type { ProjectIndex } from '../index/project-index.js';
 import { TimelineBuffer } from '../index/timelines.js';
 import { ValueTable } from '../index/value-table.js';
+import { matchingUsers } from './period-users.js';
 import { segmentUsers } from './segment.js';
-import { type CompiledSpec, compileSpec, type EventSpec, matchingUsers } from './step.js';
+import { type CompiledSpec, compileSpec, type EventSpec } from './step.js';
 
 /** A paths request after the edge resolved times (DESIGN §5, §6). */
 export interface PathsQuery {

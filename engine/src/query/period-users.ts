@@ -50,3 +50,13 @@ export function periodUsers(
   }
   return out;
 }
+
+/** Users with at least one occurrence of the spec inside [from, to): one period spanning the range. */
+export function matchingUsers(
+  index: ProjectIndex,
+  spec: CompiledSpec,
+  from: number,
+  to: number,
+): RoaringBitmap32 {
+  return periodUsers(index, spec, [from], from, to)[0]!;
+}

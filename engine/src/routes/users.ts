@@ -4,8 +4,6 @@ import type { FastifyInstance } from 'fastify';
 import type { Engine } from '../engine.js';
 import type { StoredEvent } from '../index/project-index.js';
 
-type UserView = { events: StoredEvent[]; profile: Properties } | null;
-
 /** A shard's answer for one user (DESIGN §6: profile, tags, segments). */
 interface UserSummary {
   properties: Properties;
@@ -16,19 +14,29 @@ interface UserSummary {
   segments: string[];
 }
 
-/** Asks every shard: after an identify the id may have moved, and only the owner answers. */
-async function findUser(engine: Engine, project: string, distinctId: string) {
-  const views = await engine.queryShards<UserView>('timeline', { project, distinctId });
-  const found = views.find((v) => v !== null);
-  if (!found)
+/** Asks every shard, since an identify may have moved the id; only the shard that owns it answers. */
+async function askOwner<T>(
+  engine: Engine,
+  kind: 'timeline' | 'user',
+  project: string,
+  distinctId: string,
+): Promise<T> {
+  const answers = await engine.queryShards<T | null>(kind, { project, distinctId });
+  const found = answers.find((a) => a !== null);
+  if (!found) {
     throw new WeftError('not_found', `distinct_id: no events for "${distinctId}"`, { field: 'distinct_id' });
+  }
   return found;
 }
 
 export function registerUserRoutes(app: FastifyInstance, engine: Engine): void {
   app.get<{ Params: { distinct_id: string } }>('/v1/users/:distinct_id/timeline', async (request) => {
-    const project = request.project;
-    const { events } = await findUser(engine, project, request.params.distinct_id);
+    const events = await askOwner<StoredEvent[]>(
+      engine,
+      'timeline',
+      request.project,
+      request.params.distinct_id,
+    );
     return {
       distinct_id: request.params.distinct_id,
       events: events.map((e) => {
@@ -41,16 +49,7 @@ export function registerUserRoutes(app: FastifyInstance, engine: Engine): void {
 
   app.get<{ Params: { distinct_id: string } }>('/v1/users/:distinct_id', async (request) => {
     const distinctId = request.params.distinct_id;
-    const answers = await engine.queryShards<UserSummary | null>('user', {
-      project: request.project,
-      distinctId,
-    });
-    const found = answers.find((a) => a !== null);
-    if (!found) {
-      throw new WeftError('not_found', `distinct_id: no events for "${distinctId}"`, {
-        field: 'distinct_id',
-      });
-    }
-    return { distinct_id: distinctId, ...found };
+    const summary = await askOwner<UserSummary>(engine, 'user', request.project, distinctId);
+    return { distinct_id: distinctId, ...summary };
   });
 }

@@ -141,8 +141,7 @@ function runQuery(kind: QueryKind, args: unknown): unknown {
       const { project: p, distinctId } = args as { project: string; distinctId: string };
       const index = projects.get(p);
       if (!index) return null;
-      const events = index.timeline(distinctId);
-      return events ? { events, profile: index.profile(distinctId) ?? {} } : null;
+      return index.timeline(distinctId) ?? null;
     }
     case 'user': {
       // A user's summary without shipping the timeline: profile, counts, tags, segments.

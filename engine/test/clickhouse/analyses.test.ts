@@ -1,4 +1,3 @@
-import type { WeftEvent } from '@weft/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouse } from '../../src/clickhouse/client.js';
 import { eventsSql } from '../../src/clickhouse/events-sql.js';
@@ -6,7 +5,6 @@ import { funnelSql, funnelUsersSql } from '../../src/clickhouse/funnel-sql.js';
 import { heatmapSql } from '../../src/clickhouse/heatmap-sql.js';
 import { pathsSql } from '../../src/clickhouse/paths-sql.js';
 import { retentionSql } from '../../src/clickhouse/retention-sql.js';
-import type { ProjectIndex } from '../../src/index/project-index.js';
 import type { EventsQuery } from '../../src/query/event-analysis.js';
 import { type FunnelQuery, funnelUsersPartial } from '../../src/query/funnel.js';
 import type { HeatmapQuery } from '../../src/query/heatmap.js';
@@ -14,6 +12,7 @@ import type { PathsQuery } from '../../src/query/paths.js';
 import type { RetentionQuery } from '../../src/query/retention.js';
 import {
   DAY,
+  type Dataset,
   datasetEvents,
   freshDatabase,
   GEN_FROM,
@@ -35,14 +34,6 @@ import {
  * engine's SQL generator in the real ClickHouse server, on both shared datasets and on
  * generated data with adversarial edges.
  */
-interface Dataset {
-  project: string;
-  events: WeftEvent[];
-  from: number;
-  to: number;
-  steps: string[];
-  indexes?: ProjectIndex[];
-}
 
 const datasets: Dataset[] = [
   {

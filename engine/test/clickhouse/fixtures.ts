@@ -260,3 +260,13 @@ export function indexPaths(indexes: ProjectIndex[], q: PathsQuery): PathsRespons
 export function indexHeatmap(indexes: ProjectIndex[], q: HeatmapQuery): HeatmapResponse {
   return mergeHeatmap(indexes.map((i) => heatmapPartial(i, q)));
 }
+
+/** A dataset an equality suite runs every analysis on; `indexes` are built on first use. */
+export interface Dataset {
+  project: string;
+  events: WeftEvent[];
+  from: number;
+  to: number;
+  steps: string[];
+  indexes?: ProjectIndex[];
+}

@@ -1,9 +1,8 @@
-import type { WeftEvent } from '@weft/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouse } from '../../src/clickhouse/client.js';
-import type { ProjectIndex } from '../../src/index/project-index.js';
 import {
   DAY,
+  type Dataset,
   datasetEvents,
   freshDatabase,
   GEN_FROM,
@@ -23,14 +22,6 @@ import {
  * milliseconds as UInt32, so ranges stay under 2^31 ms) for funnels, and a join of cohort
  * and return days for retention.
  */
-interface Dataset {
-  project: string;
-  events: WeftEvent[];
-  from: number;
-  to: number;
-  steps: string[];
-  indexes?: ProjectIndex[];
-}
 
 const datasets: Dataset[] = [
   {
