@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 
 /** Limits enforced at the ingest edge; each violation is reported naming the field. */
 export interface IngestLimits {
@@ -39,6 +39,23 @@ export interface WeftConfig {
   limits: IngestLimits;
   logLevel: string;
   kafkaBrokers: string | undefined;
+  /** Topic of accepted events; its partition count is `shards` (the cluster's shard total). */
+  kafkaTopic: string;
+  /** Where events that fail checks after the bus go, with the reason in a header. */
+  kafkaDeadLetterTopic: string;
+  /** Consumer group the engine processes form. */
+  kafkaGroup: string;
+  /** How long a produce may wait for the broker before ingest answers 503. */
+  kafkaMessageTimeoutMs: number;
+  /** How long the group waits for a silent member before moving its partitions. */
+  kafkaSessionTimeoutMs: number;
+  /**
+   * Where Kafka-mode partition state (index snapshots) lives. Point every engine process
+   * at one directory (shared disk) so a partition's state moves with it on rebalance.
+   */
+  partitionDir: string;
+  /** Other engine processes (base URLs) whose partitions queries fan out to. */
+  peers: string[];
   clickhouseUrl: string | undefined;
   clickhouseDatabase: string;
 }
@@ -97,6 +114,16 @@ export function loadConfig(env: Env = process.env): WeftConfig {
     },
     logLevel: env.WEFT_LOG_LEVEL || 'warn',
     kafkaBrokers: env.KAFKA_BROKERS || undefined,
+    kafkaTopic: env.KAFKA_TOPIC || 'weft.events',
+    kafkaDeadLetterTopic: env.KAFKA_DLQ_TOPIC || `${env.KAFKA_TOPIC || 'weft.events'}.dlq`,
+    kafkaGroup: env.KAFKA_GROUP || 'weft-engine',
+    kafkaMessageTimeoutMs: int(env, 'KAFKA_MESSAGE_TIMEOUT_MS', 10_000, 100),
+    kafkaSessionTimeoutMs: int(env, 'KAFKA_SESSION_TIMEOUT_MS', 10_000, 6000),
+    partitionDir: resolve(env.WEFT_PARTITION_DIR || join(env.WEFT_DATA_DIR || './data', 'partitions')),
+    peers: (env.WEFT_PEERS ?? '')
+      .split(',')
+      .map((x) => x.trim().replace(/\/$/, ''))
+      .filter((x) => x !== ''),
     clickhouseUrl: env.CLICKHOUSE_URL || undefined,
     clickhouseDatabase: env.CLICKHOUSE_DATABASE || 'weft',
   };

@@ -1,8 +1,12 @@
+import { join } from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import type { BatchResult, ProjectKeys, WeftConfig, WeftEvent } from '@weft/core';
 import { type ErrorCode, WeftError } from '@weft/core';
 import type { RawBatch } from '@weft/ingest';
 import { checkLayout } from './data-dir.js';
+import type { KafkaSettings } from './kafka/client-config.js';
+import { KafkaBus } from './kafka/kafka-bus.js';
+import { type FeedEvent, PartitionFeed } from './kafka/partition-feed.js';
 import type { SegmentChange } from './segments/protocol.js';
 import type {
   IngestMessage,
@@ -10,13 +14,23 @@ import type {
   IngestRequest,
   IngestWorkerData,
   QueryKind,
+  ShardClosed,
   ShardReply,
   ShardRequest,
   ShardWorkerData,
 } from './workers/protocol.js';
 import { workerUrl } from './workers/worker-url.js';
 
-type Pending = { resolve: (value: unknown) => void; reject: (err: Error) => void };
+type Pending = { resolve: (value: unknown) => void; reject: (err: Error) => void; worker?: Worker };
+
+/** How long a query waits for every partition to have an owner (a rebalance in progress). */
+const OWNERLESS_WAIT_MS = 20_000;
+
+/** One process's answers for the partitions it owns (the peer fan-out of Kafka mode). */
+export interface ShardAnswers<T> {
+  partitions: number[];
+  values: T[];
+}
 
 /** Counters the metrics endpoint reads. */
 export interface EngineStats {
@@ -41,86 +55,168 @@ export class Engine {
   onSegmentChanges: ((changes: SegmentChange[]) => void) | undefined;
   private closed = false;
 
+  /** Kafka mode: called when this process starts owning a partition, before queries reach it. */
+  onShardStart: ((partition: number) => Promise<void>) | undefined;
+  /** Kafka mode: the partitions' shards are started and stopped here as the group rebalances. */
+  private rebalancing: Promise<void> = Promise.resolve();
+
   private constructor(
     private readonly config: WeftConfig,
-    private readonly shards: Worker[],
+    /** Indexed by shard (= partition); undefined where another process owns it (Kafka). */
+    private readonly shards: Array<Worker | undefined>,
     private readonly ingest: Worker,
+    /** Kafka mode: the producer side; undefined on the embedded log. */
+    private readonly kafka: KafkaBus | undefined,
+    private readonly peerKey: string,
   ) {
     this.ackedEnds = new Array(shards.length).fill(0);
     ingest.on('message', (msg: IngestReply) => this.onIngestReply(msg));
-    shards.forEach((w, shard) => {
-      w.on('message', (msg: ShardReply) => this.onShardReply(shard, msg));
+    ingest.on('error', (err) => this.fatal(err));
+    ingest.on('exit', (code) => {
+      if (!this.closed) this.fatal(new Error(`ingest worker exited with code ${code}`));
     });
-    for (const w of [ingest, ...shards]) {
-      w.on('error', (err) => this.fatal(err));
-      w.on('exit', (code) => {
-        if (!this.closed) this.fatal(new Error(`worker exited with code ${code}`));
-      });
-    }
+    shards.forEach((w, shard) => {
+      if (w) this.watchShard(shard, w);
+    });
+  }
+
+  private watchShard(shard: number, w: Worker): void {
+    w.on('message', (msg: ShardReply) => this.onShardReply(shard, msg));
+    w.on('error', (err) => this.fatal(err));
+    w.on('exit', (code) => {
+      if (!this.closed && this.shards[shard] === w)
+        this.fatal(new Error(`shard ${shard} exited with code ${code}`));
+    });
   }
 
   static async start(config: WeftConfig, keys: ProjectKeys[]): Promise<Engine> {
+    return config.kafkaBrokers
+      ? Engine.startKafka(config, keys, config.kafkaBrokers)
+      : Engine.startEmbedded(config, keys);
+  }
+
+  private static async startEmbedded(config: WeftConfig, keys: ProjectKeys[]): Promise<Engine> {
     checkLayout(config.dataDir, config.shards);
     const shardWorkers: Worker[] = [];
     const ingestPorts = [];
     const readies: Array<Promise<number>> = [];
     for (let shard = 0; shard < config.shards; shard++) {
       const channel = new MessageChannel();
-      const wd: ShardWorkerData = {
+      const { worker, ready } = spawnShard({
         shard,
         dataDir: config.dataDir,
+        dir: join(config.dataDir, 'shards', `shard-${shard}`),
+        source: 'log',
         snapshotIntervalMs: config.snapshotIntervalMs,
         ingestPort: channel.port1,
-      };
-      const worker = new Worker(workerUrl(import.meta.url, 'workers/shard-worker'), {
-        workerData: wd,
-        transferList: [channel.port1],
       });
       shardWorkers.push(worker);
       ingestPorts.push(channel.port2);
-      readies.push(
-        new Promise((resolve, reject) => {
-          const onMessage = (msg: ShardReply) => {
-            if (msg.type !== 'ready') return;
-            worker.off('message', onMessage);
-            resolve(msg.validEnd);
-          };
-          worker.on('message', onMessage);
-          worker.once('error', reject);
-          worker.once('exit', (code) => reject(new Error(`shard ${shard} exited during start (${code})`)));
-        }),
-      );
+      readies.push(ready);
     }
     const validEnds = await Promise.all(readies);
-    const iwd: IngestWorkerData = {
-      dataDir: config.dataDir,
-      shards: config.shards,
-      fsync: config.fsync,
-      fsyncIntervalMs: config.fsyncIntervalMs,
-      logSegmentBytes: config.logSegmentBytes,
-      validEnds,
-      keys,
-      limits: config.limits,
-      shardPorts: ingestPorts,
-    };
-    const ingest = new Worker(workerUrl(import.meta.url, 'workers/ingest-worker'), {
-      workerData: iwd,
-      transferList: ingestPorts,
-    });
-    await new Promise<void>((resolve, reject) => {
-      const onMessage = (msg: IngestReply) => {
-        if (msg.type !== 'ready') return;
-        ingest.off('message', onMessage);
-        resolve();
-      };
-      ingest.on('message', onMessage);
-      ingest.once('error', reject);
-    });
+    const ingest = await spawnIngest(config, keys, { validEnds, shardPorts: ingestPorts, relay: false });
     for (const w of shardWorkers) w.removeAllListeners('error').removeAllListeners('exit');
-    ingest.removeAllListeners('error').removeAllListeners('exit');
-    const engine = new Engine(config, shardWorkers, ingest);
+    const engine = new Engine(config, shardWorkers, ingest, undefined, keys[0]?.secretKey ?? '');
     for (let s = 0; s < validEnds.length; s++) engine.ackedEnds[s] = validEnds[s]!;
     return engine;
+  }
+
+  /**
+   * Kafka mode: the ingest worker produces to the topic and is this process's member of the
+   * consumer group; shards start as partitions are assigned to it, loading their snapshot
+   * from the partition directory, and stop (flushing ClickHouse, snapshotting) when revoked.
+   */
+  private static async startKafka(config: WeftConfig, keys: ProjectKeys[], brokers: string): Promise<Engine> {
+    const settings: KafkaSettings = {
+      brokers,
+      kafkaTopic: config.kafkaTopic,
+      kafkaDeadLetterTopic: config.kafkaDeadLetterTopic,
+      kafkaGroup: config.kafkaGroup,
+      kafkaMessageTimeoutMs: config.kafkaMessageTimeoutMs,
+      kafkaSessionTimeoutMs: config.kafkaSessionTimeoutMs,
+      shards: config.shards,
+    };
+    const bus = await KafkaBus.connect(settings);
+    const ingest = await spawnIngest(config, keys, { validEnds: [], shardPorts: [], relay: true });
+    const engine = new Engine(
+      config,
+      new Array(config.shards).fill(undefined),
+      ingest,
+      bus,
+      keys[0]?.secretKey ?? '',
+    );
+    const feed = new PartitionFeed(settings, bus, (event) => engine.onFeedEvent(event));
+    engine.feed = feed;
+    await feed.start();
+    return engine;
+  }
+
+  private feed: PartitionFeed | undefined;
+
+  private onFeedEvent(event: FeedEvent): void {
+    // Rebalances run one after another: a revoke waits for the assign before it to finish.
+    const step =
+      event.type === 'assign'
+        ? () => this.assignShards(event.partitions)
+        : () => this.revokeShards(event.partitions);
+    this.rebalancing = this.rebalancing.then(step).catch((err: Error) => this.fatal(err));
+  }
+
+  /** Partitions whose shard runs in this process. */
+  get ownedPartitions(): number[] {
+    const out: number[] = [];
+    this.shards.forEach((w, p) => {
+      if (w) out.push(p);
+    });
+    return out;
+  }
+
+  private async assignShards(partitions: number[]): Promise<void> {
+    const ch = this.config.clickhouseUrl;
+    await Promise.all(
+      partitions.map(async (partition) => {
+        const channel = new MessageChannel();
+        const { worker, ready } = spawnShard({
+          shard: partition,
+          dataDir: this.config.dataDir,
+          dir: join(this.config.partitionDir, `partition-${partition}`),
+          source: 'kafka',
+          clickhouse: ch ? { url: ch, database: this.config.clickhouseDatabase } : undefined,
+          snapshotIntervalMs: this.config.snapshotIntervalMs,
+          ingestPort: channel.port1,
+        });
+        const indexFrom = await ready;
+        worker.removeAllListeners('error').removeAllListeners('exit');
+        this.watchShard(partition, worker);
+        this.shards[partition] = worker;
+        await this.onShardStart?.(partition);
+        this.feed!.attach(partition, channel.port2, indexFrom);
+      }),
+    );
+  }
+
+  private async revokeShards(partitions: number[]): Promise<void> {
+    await Promise.all(
+      partitions.map(async (partition) => {
+        const worker = this.shards[partition];
+        if (!worker) return;
+        this.shards[partition] = undefined;
+        const closed = (await this.call(worker, (id) => ({ type: 'close', id }))) as ShardClosed;
+        this.feed!.detach(partition, closed.index, closed.ch);
+        this.abandon(worker);
+        await worker.terminate();
+      }),
+    );
+  }
+
+  /** Calls still waiting on a stopped shard fail; fan-out asks the partition's new owner. */
+  private abandon(worker: Worker): void {
+    for (const [id, p] of this.pending) {
+      if (p.worker !== worker) continue;
+      this.pending.delete(id);
+      p.reject(new Error('shard stopped'));
+    }
   }
 
   get shardCount(): number {
@@ -136,7 +232,7 @@ export class Engine {
   private call(worker: Worker, build: (id: number) => ShardRequest): Promise<unknown> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      this.pending.set(id, { resolve, reject, worker });
       worker.postMessage(build(id));
     });
   }
@@ -172,6 +268,10 @@ export class Engine {
 
   private onIngestReply(msg: IngestReply): void {
     if (msg.type === 'ready') return;
+    if (this.kafka && msg.records && msg.records.payloads.length > 0) {
+      this.produce(msg, msg.records, this.kafka);
+      return;
+    }
     for (let p = 0; p < msg.ends.length; p++)
       if (msg.ends[p]! > this.ackedEnds[p]!) this.ackedEnds[p] = msg.ends[p]!;
     for (const o of msg.outcomes) {
@@ -180,13 +280,42 @@ export class Engine {
     }
   }
 
+  /** Kafka mode: the outcomes count once the broker has every record of their message. */
+  private produce(
+    msg: Extract<IngestReply, { type: 'done' }>,
+    records: { partitions: number[]; payloads: Uint8Array[] },
+    bus: KafkaBus,
+  ): void {
+    let committed: Promise<void> | undefined;
+    try {
+      for (let i = 0; i < records.payloads.length; i++)
+        bus.append(records.partitions[i]!, records.payloads[i]!);
+      committed = bus.commit();
+    } catch (err) {
+      committed = Promise.reject(err);
+    }
+    (committed ?? Promise.resolve()).then(
+      () =>
+        this.onIngestReply({
+          type: 'done',
+          outcomes: msg.outcomes,
+          ends: this.shards.map((_, p) => bus.endOffset(p)),
+        }),
+      (err: Error) => {
+        const e = err instanceof WeftError ? err : new WeftError('overloaded', err.message, undefined, 2);
+        for (const o of msg.outcomes) this.settle(o.id, false, e);
+      },
+    );
+  }
+
   private onShardReply(shard: number, msg: ShardReply): void {
     switch (msg.type) {
       case 'ready':
         return;
       case 'snapshotted':
         // The shard no longer needs its partition below the snapshot: let the log owner free it.
-        if (!this.closed) {
+        // (On Kafka the shard reports its snapshot to the consumer, which commits.)
+        if (!this.closed && !this.kafka) {
           this.ingestCall((id) => ({ type: 'release', id, partition: shard, offset: msg.offset })).catch(
             (err: Error) => console.error('weft: could not release log segments', err),
           );
@@ -206,7 +335,7 @@ export class Engine {
         // snapshot past its eviction.
         const { project, distinctId, to, events, profile } = msg;
         this.ingestCall((id) => ({ type: 'move', id, project, distinctId, to, events, profile })).then(
-          () => this.shards[shard]!.postMessage({ type: 'moved-ack', count: 1 } satisfies ShardRequest),
+          () => this.shards[shard]?.postMessage({ type: 'moved-ack', count: 1 } satisfies ShardRequest),
           (err: Error) => this.fatal(err),
         );
         return;
@@ -254,32 +383,170 @@ export class Engine {
     }
   }
 
-  /** Runs a query on every shard (or one), after each has applied all acknowledged writes. */
-  queryShards<T>(kind: QueryKind, args: unknown, only?: number): Promise<T[]> {
-    const targets = only === undefined ? this.shards.map((_, i) => i) : [only];
-    return Promise.all(
-      targets.map(
-        (s) =>
-          this.call(this.shards[s]!, (id) => ({
-            type: 'query',
-            id,
-            kind,
-            args,
-            minOffset: this.ackedEnds[s]!,
-          })) as Promise<T>,
-      ),
-    );
+  /**
+   * Runs a query on every shard (or one), after each has applied all acknowledged writes.
+   * On Kafka, the partitions other processes own are asked of those processes (WEFT_PEERS),
+   * and the answer waits until every partition has answered exactly once.
+   */
+  async queryShards<T>(kind: QueryKind, args: unknown, only?: number): Promise<T[]> {
+    if (!this.kafka) {
+      const targets = only === undefined ? this.shards.map((_, i) => i) : [only];
+      return Promise.all(targets.map((s) => this.askShard<T>(s, kind, args, this.ackedEnds[s]!)));
+    }
+    const wanted = only === undefined ? this.shards.map((_, i) => i) : [only];
+    const until = Date.now() + OWNERLESS_WAIT_MS;
+    for (;;) {
+      const got = new Map<number, T>();
+      const answers = await Promise.all([
+        this.localAnswers<T>(kind, args, only, this.ackedEnds),
+        ...this.config.peers.map((peer) => this.peerAnswers<T>(peer, kind, args, only)),
+      ]);
+      for (const a of answers) {
+        for (let i = 0; i < a.partitions.length; i++) got.set(a.partitions[i]!, a.values[i]!);
+      }
+      const missing = wanted.filter((p) => !got.has(p));
+      if (missing.length === 0) return wanted.map((p) => got.get(p)!);
+      if (Date.now() > until || this.closed) {
+        throw new WeftError(
+          'overloaded',
+          `partitions ${missing.join(', ')} have no engine answering (rebalance in progress, or a process missing from WEFT_PEERS)`,
+          undefined,
+          2,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 
+  private askShard<T>(shard: number, kind: QueryKind, args: unknown, minOffset: number): Promise<T> {
+    return this.call(this.shards[shard]!, (id) => ({
+      type: 'query',
+      id,
+      kind,
+      args,
+      minOffset,
+    })) as Promise<T>;
+  }
+
+  /**
+   * Answers of the shards this process owns (of `only`, when given), each after applying
+   * everything acknowledged to it here or, for a peer's request, there (`minOffsets`).
+   */
+  async localAnswers<T>(
+    kind: QueryKind,
+    args: unknown,
+    only: number | undefined,
+    minOffsets: readonly number[],
+  ): Promise<ShardAnswers<T>> {
+    const mine = this.ownedPartitions.filter((p) => only === undefined || p === only);
+    const settled = await Promise.allSettled(
+      mine.map((p) => this.askShard<T>(p, kind, args, Math.max(this.ackedEnds[p]!, minOffsets[p] ?? 0))),
+    );
+    const out: ShardAnswers<T> = { partitions: [], values: [] };
+    settled.forEach((r, i) => {
+      // A shard stopped by a rebalance mid-query: its new owner answers on the next round.
+      if (r.status === 'fulfilled') {
+        out.partitions.push(mine[i]!);
+        out.values.push(r.value);
+      } else if ((r.reason as Error).message !== 'shard stopped') throw r.reason;
+    });
+    return out;
+  }
+
+  private async peerAnswers<T>(
+    peer: string,
+    kind: QueryKind,
+    args: unknown,
+    only: number | undefined,
+  ): Promise<ShardAnswers<T>> {
+    try {
+      const res = await fetch(`${peer}/v1/internal/shards`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.peerKey}` },
+        body: JSON.stringify({ kind, args, only, minOffsets: this.ackedEnds }),
+        signal: AbortSignal.timeout(60_000),
+      });
+      if (!res.ok) throw new Error(`${res.status} ${await res.text()}`);
+      return (await res.json()) as ShardAnswers<T>;
+    } catch (err) {
+      // A peer that is down owns nothing until the group moves its partitions: ask again.
+      if (!this.peerDown.has(peer))
+        console.error(`weft: peer ${peer} did not answer: ${(err as Error).message}`);
+      this.peerDown.add(peer);
+      return { partitions: [], values: [] };
+    }
+  }
+
+  private readonly peerDown = new Set<string>();
+
   async snapshot(): Promise<void> {
-    await Promise.all(this.shards.map((w) => this.call(w, (id) => ({ type: 'snapshot', id }))));
+    await Promise.all(
+      this.ownedPartitions.map((p) => this.call(this.shards[p]!, (id) => ({ type: 'snapshot', id }))),
+    );
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.rebalancing;
+    const owned = this.ownedPartitions;
+    if (this.kafka) await this.revokeShards(owned);
     await this.ingestCall((id) => ({ type: 'close', id }));
-    await Promise.all(this.shards.map((w) => this.call(w, (id) => ({ type: 'close', id }))));
-    await Promise.all([this.ingest.terminate(), ...this.shards.map((w) => w.terminate())]);
+    await this.feed?.close();
+    await this.kafka?.close();
+    if (!this.kafka)
+      await Promise.all(owned.map((p) => this.call(this.shards[p]!, (id) => ({ type: 'close', id }))));
+    await Promise.all([this.ingest.terminate(), ...owned.map((p) => this.shards[p]?.terminate())]);
   }
+}
+
+function spawnShard(wd: ShardWorkerData): { worker: Worker; ready: Promise<number> } {
+  const worker = new Worker(workerUrl(import.meta.url, 'workers/shard-worker'), {
+    workerData: wd,
+    transferList: [wd.ingestPort],
+  });
+  const ready = new Promise<number>((resolve, reject) => {
+    const onMessage = (msg: ShardReply) => {
+      if (msg.type !== 'ready') return;
+      worker.off('message', onMessage);
+      resolve(msg.validEnd);
+    };
+    worker.on('message', onMessage);
+    worker.once('error', reject);
+    worker.once('exit', (code) => reject(new Error(`shard ${wd.shard} exited during start (${code})`)));
+  });
+  return { worker, ready };
+}
+
+async function spawnIngest(
+  config: WeftConfig,
+  keys: ProjectKeys[],
+  mode: Pick<IngestWorkerData, 'validEnds' | 'shardPorts' | 'relay'>,
+): Promise<Worker> {
+  const iwd: IngestWorkerData = {
+    dataDir: config.dataDir,
+    shards: config.shards,
+    fsync: config.fsync,
+    fsyncIntervalMs: config.fsyncIntervalMs,
+    logSegmentBytes: config.logSegmentBytes,
+    keys,
+    limits: config.limits,
+    ...mode,
+  };
+  const ingest = new Worker(workerUrl(import.meta.url, 'workers/ingest-worker'), {
+    workerData: iwd,
+    transferList: mode.shardPorts,
+  });
+  await new Promise<void>((resolve, reject) => {
+    const onMessage = (msg: IngestReply) => {
+      if (msg.type !== 'ready') return;
+      ingest.off('message', onMessage);
+      resolve();
+    };
+    ingest.on('message', onMessage);
+    ingest.once('error', reject);
+    ingest.once('exit', (code) => reject(new Error(`ingest worker exited during start (${code})`)));
+  });
+  ingest.removeAllListeners('error').removeAllListeners('exit');
+  return ingest;
 }

@@ -10,6 +10,7 @@ import { loadProjectKeys } from './keys.js';
 import { registerDecideRoute } from './routes/decide.js';
 import { registerDefinitionRoutes } from './routes/definitions.js';
 import { registerHealthRoutes } from './routes/health.js';
+import { registerPeerRoute } from './routes/peer.js';
 import { registerEventsQuery } from './routes/query-events.js';
 import { registerFunnelQuery } from './routes/query-funnel.js';
 import { registerHeatmapQuery } from './routes/query-heatmap.js';
@@ -44,6 +45,10 @@ export type WeftOptions = Partial<Omit<WeftConfig, 'limits'>> & { limits?: Parti
 export async function startWeft(options: WeftOptions = {}, env = process.env): Promise<RunningWeft> {
   const base = loadConfig(env);
   const config: WeftConfig = { ...base, ...options, limits: { ...base.limits, ...options.limits } };
+  // Partition state follows a data directory given in code unless placed explicitly.
+  if (options.dataDir && !options.partitionDir && !env.WEFT_PARTITION_DIR) {
+    config.partitionDir = join(options.dataDir, 'partitions');
+  }
   const projects = loadProjectKeys(config);
   const keys = new StaticKeys(projects);
   const engine = await Engine.start(config, projects);
@@ -67,7 +72,9 @@ export async function startWeft(options: WeftOptions = {}, env = process.env): P
   // Shards keep no segment definitions: they get them before the first request.
   const segmentStore = new SegmentStore(join(config.dataDir, 'segments'));
   const tagKey = loadTagKey(config.dataDir);
-  await syncShards(engine, segmentStore);
+  // Embedded shards exist now; on Kafka each gets the definitions when its partition is assigned.
+  if (config.kafkaBrokers) engine.onShardStart = (partition) => syncShards(engine, segmentStore, partition);
+  else await syncShards(engine, segmentStore);
   const sizeHistory = new SizeHistory(join(config.dataDir, 'segments', 'sizes.ndjson'));
   const scheduler = new SegmentScheduler(engine, segmentStore, sizeHistory);
   const changeFeed = new ChangeFeed(segmentStore);
@@ -84,6 +91,7 @@ export async function startWeft(options: WeftOptions = {}, env = process.env): P
     registerDecideRoute(scope, engine, segmentStore);
     registerTagRoutes(scope, { engine, store: segmentStore, tagKey });
     registerSegmentRoutes(scope, { engine, store: segmentStore, feed: changeFeed, history: sizeHistory });
+    if (config.kafkaBrokers) registerPeerRoute(scope, engine);
   });
   registerHealthRoutes(app, engine);
   registerSdkAssets(app);

@@ -10,14 +10,15 @@ export function partitionPath(dataDir: string, partition: number): string {
 /** The producer side of the bus, as the ingest worker sees it. */
 export interface BusWriter {
   readonly partitions: number;
-  /** Appends a record to a partition; returns the offset the record ends at. */
-  append(partition: number, payload: Uint8Array): number;
+  /** Queues a record for a partition (written or sent; durable once `commit` says so). */
+  append(partition: number, payload: Uint8Array): void;
+  /** Offset just past the partition's last record known written (for read-your-writes). */
   endOffset(partition: number): number;
   /** Frees log space a consumer no longer needs: everything ending at or before `offset`. */
   release(partition: number, offset: number): void;
   /** Resolves once everything appended so far is as durable as the policy promises. */
   commit(): Promise<void> | undefined;
-  close(): void;
+  close(): void | Promise<void>;
 }
 
 /**

@@ -69,6 +69,24 @@ export function eventRow(e: WeftEvent): EventRow {
   };
 }
 
+export interface IdentityRow {
+  project: string;
+  distinct_id: string;
+  person: string;
+  version: number;
+}
+
+/** The anonymous id -> login id links that `$identify` events carry. */
+export function identityRows(events: readonly WeftEvent[]): IdentityRow[] {
+  const links: IdentityRow[] = [];
+  for (const e of events) {
+    const anon = e.properties[ANON_ID_PROPERTY];
+    if (e.event !== IDENTIFY_EVENT || typeof anon !== 'string' || anon === e.distinct_id) continue;
+    links.push({ project: e.project, distinct_id: anon, person: e.distinct_id, version: e.time });
+  }
+  return links;
+}
+
 const BATCH = 50_000;
 
 /**
@@ -79,11 +97,6 @@ export async function insertEvents(ch: ClickHouse, events: readonly WeftEvent[])
   for (let i = 0; i < events.length; i += BATCH) {
     const batch = events.slice(i, i + BATCH);
     await ch.insert('events', batch.map(eventRow));
-    const links = batch.flatMap((e) => {
-      const anon = e.properties[ANON_ID_PROPERTY];
-      if (e.event !== IDENTIFY_EVENT || typeof anon !== 'string' || anon === e.distinct_id) return [];
-      return [{ project: e.project, distinct_id: anon, person: e.distinct_id, version: e.time }];
-    });
-    await ch.insert('identities', links);
+    await ch.insert('identities', identityRows(batch));
   }
 }

@@ -81,13 +81,14 @@ export function rangeSql(project: string, from: number, to: number): string {
 }
 
 /**
- * Events with the person each belongs to: `identities` (from `$identify` events) links an
+ * Events with the person each belongs to (FINAL: a replayed event — at-least-once delivery
+ * from Kafka, a retried import — counts once even before ClickHouse merges its copies): `identities` (from `$identify` events) links an
  * anonymous id to its login id, and the person is the login id, else the distinct id. One
  * hop: the index also follows later merges of one login into another, which a sink that
  * knows them writes here as new links.
  */
 export function eventsSource(ch: ClickHouse, project: string): string {
-  return `${ch.table('events')} ANY LEFT JOIN (
+  return `${ch.table('events')} FINAL ANY LEFT JOIN (
       SELECT distinct_id, argMax(person, version) AS linked FROM ${ch.table('identities')}
       WHERE project = ${str(project)} GROUP BY distinct_id) USING distinct_id`;
 }

@@ -12,15 +12,19 @@ export async function defineOnShards(
   engine: Engine,
   project: string,
   segments: ShardSegmentDef[],
+  only?: number,
 ): Promise<void> {
-  if (segments.length > 0) await askShards(engine, { op: 'define', project, segments });
+  if (segments.length > 0) await askShards(engine, { op: 'define', project, segments }, only);
 }
 
-/** Sends every stored definition and rule tag to the shards (at start: shards keep none of their own). */
-export async function syncShards(engine: Engine, store: SegmentStore): Promise<void> {
+/**
+ * Sends every stored definition and rule tag to the shards (or one): shards keep none of
+ * their own, so this runs at start and whenever a Kafka partition's shard starts here.
+ */
+export async function syncShards(engine: Engine, store: SegmentStore, only?: number): Promise<void> {
   for (const project of store.projects()) {
-    await askShards(engine, { op: 'rules', project, rules: store.rules(project) });
-    await defineOnShards(engine, project, store.shardDefs(project));
+    await askShards(engine, { op: 'rules', project, rules: store.rules(project) }, only);
+    await defineOnShards(engine, project, store.shardDefs(project), only);
   }
 }
 

@@ -3,8 +3,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { StaticKeys, WeftError, type WeftEvent } from '@weft/core';
 import { processBatch } from '@weft/ingest';
 import { Packr } from 'msgpackr';
-import { EmbeddedBus } from '../bus/embedded-bus.js';
+import { type BusWriter, EmbeddedBus } from '../bus/embedded-bus.js';
 import { EventEncoder, RECORD_CONTROL } from '../bus/event-codec.js';
+import { RelayBus } from '../bus/relay-bus.js';
 import { type Eviction, Router } from '../identity/router.js';
 import { hashEventId, projectSeeds } from '../index/dedup-table.js';
 import type {
@@ -26,16 +27,21 @@ import type {
 const data = workerData as IngestWorkerData;
 const port = parentPort!;
 const keys = new StaticKeys(data.keys);
-const bus = new EmbeddedBus(
-  data.dataDir,
-  data.shards,
-  data.fsync,
-  data.fsyncIntervalMs,
-  data.validEnds,
-  data.logSegmentBytes,
-);
+const relay = data.relay ? new RelayBus(data.shards) : undefined;
+const bus: BusWriter =
+  relay ??
+  new EmbeddedBus(
+    data.dataDir,
+    data.shards,
+    data.fsync,
+    data.fsyncIntervalMs,
+    data.validEnds,
+    data.logSegmentBytes,
+  );
 const router = new Router(join(data.dataDir, 'identity', 'routes.ndjson'), data.shards);
 const encoder = new EventEncoder();
+/** Most events in one bus record. */
+const MAX_RECORD_EVENTS = 2048;
 const packr = new Packr({ useRecords: true });
 
 /** Events of the current message per project and shard, in arrival order. */
@@ -90,7 +96,12 @@ function flushEvents(): void {
       const hashes = new Uint32Array(events.length * 2);
       const seeds = seedsOf(project);
       for (let i = 0; i < events.length; i++) hashEventId(seeds, events[i]!.event_id, hashes, i * 2);
-      append(p, encoder.encode(project, events, hashes));
+      // Bounded records keep every Kafka message well under its size limit.
+      for (let i = 0; i < events.length; i += MAX_RECORD_EVENTS) {
+        const to = Math.min(events.length, i + MAX_RECORD_EVENTS);
+        const part = i === 0 && to === events.length ? events : events.slice(i, to);
+        append(p, encoder.encode(project, part, hashes.subarray(i * 2, to * 2)));
+      }
       perShard[p] = [];
     }
   }
@@ -101,8 +112,9 @@ function flushEvictions(): void {
   evictions.length = 0;
 }
 
-/** Hands each shard the records appended for it, in one message. */
+/** Hands each shard the records appended for it, in one message (on Kafka the consumer does). */
 function deliver(): void {
+  if (relay) return;
   for (let p = 0; p < outbox.length; p++) {
     const payloads = outbox[p]!;
     if (payloads.length === 0) continue;
@@ -165,27 +177,28 @@ function reply(msg: IngestReply): void {
 
 port.on('message', (msg: IngestMessage) => {
   const outcomes = msg.requests.map(handle);
-  let ends: number[];
   try {
     flushEvents();
     flushEvictions();
-    ends = Array.from({ length: data.shards }, (_, p) => bus.endOffset(p));
     deliver();
   } catch (err) {
     // The log could not be written (disk full, I/O error): nothing of this message is acknowledged.
     reply({ type: 'done', outcomes: outcomes.map((o) => failure(o.id, err)), ends: [] });
     return;
   }
-  const done = () => {
-    if (closing) bus.close();
-    reply({ type: 'done', outcomes, ends });
-  };
-  const commit = bus.commit();
-  if (!commit) done();
-  else
-    commit.then(done, (err) =>
-      reply({ type: 'done', outcomes: outcomes.map((o) => failure(o.id, err)), ends: [] }),
+  const done = async () => {
+    if (closing) await bus.close();
+    const ends = Array.from({ length: data.shards }, (_, p) => bus.endOffset(p));
+    if (!relay) return reply({ type: 'done', outcomes, ends });
+    const records = relay.take();
+    port.postMessage(
+      { type: 'done', outcomes, ends, records } satisfies IngestReply,
+      records.payloads.map((x) => x.buffer as ArrayBuffer),
     );
+  };
+  const fail = (err: unknown) =>
+    reply({ type: 'done', outcomes: outcomes.map((o) => failure(o.id, err)), ends: [] });
+  (bus.commit() ?? Promise.resolve()).then(done).catch(fail);
 });
 
 reply({ type: 'ready' });

@@ -1,6 +1,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import type { BatchResult, IngestLimits, ProjectKeys, Properties, WeftEvent } from '@weft/core';
 import type { RawBatch } from '@weft/ingest';
+import type { ClickHouseOptions } from '../clickhouse/client.js';
 import type { StoredEvent } from '../index/project-index.js';
 import type { SegmentChange } from '../segments/protocol.js';
 
@@ -12,8 +13,20 @@ export type BusRecord =
 export interface ShardWorkerData {
   shard: number;
   dataDir: string;
+  /** The shard's own state (snapshots, segment state). */
+  dir: string;
+  /** `log`: replay and follow the embedded log. `kafka`: records arrive from the consumer with offsets. */
+  source: 'log' | 'kafka';
+  /** Kafka mode: where the partition's raw events go. */
+  clickhouse?: ClickHouseOptions;
   snapshotIntervalMs: number;
   ingestPort: MessagePort;
+}
+
+/** A shard's answer to `close`: offsets its snapshot and ClickHouse hold. */
+export interface ShardClosed {
+  index: number;
+  ch: number;
 }
 
 export interface IngestWorkerData {
@@ -25,7 +38,10 @@ export interface IngestWorkerData {
   validEnds: number[];
   keys: ProjectKeys[];
   limits: IngestLimits;
+  /** Embedded mode: one port per shard. Kafka mode: none (ports arrive with `attach`). */
   shardPorts: MessagePort[];
+  /** Kafka mode: records go back to the main thread, which produces them. */
+  relay: boolean;
 }
 
 /** ingest worker -> shard, over the shard's port: records appended to its partition, in order. */
@@ -97,4 +113,12 @@ export type IngestOutcome =
   | { id: number; ok: false; code: string; message: string; details?: unknown; retryAfter?: number };
 
 /** ingest worker -> main: outcomes of one message, and partition end offsets after its appends. */
-export type IngestReply = { type: 'ready' } | { type: 'done'; outcomes: IngestOutcome[]; ends: number[] };
+export type IngestReply =
+  | { type: 'ready' }
+  | {
+      type: 'done';
+      outcomes: IngestOutcome[];
+      ends: number[];
+      /** Kafka mode: the records to produce before the outcomes count as acknowledged. */
+      records?: { partitions: number[]; payloads: Uint8Array[] };
+    };

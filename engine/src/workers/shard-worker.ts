@@ -1,12 +1,13 @@
-import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Unpackr } from 'msgpackr';
 import { partitionPath } from '../bus/embedded-bus.js';
 import { EventRecord, RECORD_EVENTS } from '../bus/event-codec.js';
 import { replayPartition } from '../bus/partition-log.js';
+import { ClickHouse } from '../clickhouse/client.js';
 import { applyRecord, setApplyObserver } from '../index/apply-record.js';
 import { ProjectIndex } from '../index/project-index.js';
 import { loadSnapshot, type Manifest, readManifest, writeSnapshot } from '../index/snapshot.js';
+import { PartitionIntake } from '../kafka/partition-intake.js';
 import { type EventsQuery, eventsPartial } from '../query/event-analysis.js';
 import {
   type FunnelQuery,
@@ -24,10 +25,13 @@ import type {
   BusRecord,
   QueryKind,
   RecordsMessage,
+  ShardClosed,
   ShardReply,
   ShardRequest,
   ShardWorkerData,
 } from './protocol.js';
+
+const IDLE_SNAPSHOT_MS = 1000;
 
 /**
  * A shard: owns the index of the users hashed to it, consumes its bus partition, answers
@@ -36,7 +40,7 @@ import type {
  */
 const data = workerData as ShardWorkerData;
 const port = parentPort!;
-const dir = join(data.dataDir, 'shards', `shard-${data.shard}`);
+const dir = data.dir;
 const unpackr = new Unpackr({ useRecords: true });
 
 let manifest: Manifest = readManifest(dir);
@@ -190,24 +194,66 @@ function snapshot(): void {
   if (unconfirmedMoves > 0 || applied === manifest.appliedOffset) return;
   manifest = writeSnapshot(dir, projects.values(), manifest, applied);
   send({ type: 'snapshotted', offset: manifest.appliedOffset });
+  intake?.report();
 }
 
-const validEnd = replayPartition(partitionPath(data.dataDir, data.shard), applied, (payload, end) => {
-  apply(payload);
+async function close(id: number): Promise<void> {
+  clearInterval(timer);
+  clearInterval(segmentTimer);
+  if (idleTimer) clearInterval(idleTimer);
+  const ch = intake ? (await intake.close()).ch : applied;
+  snapshot();
+  segments.close();
+  if (!intake) data.ingestPort.close();
+  send({ type: 'result', id, value: { index: manifest.appliedOffset, ch } satisfies ShardClosed });
+}
+
+function setApplied(end: number): void {
   applied = end;
-});
-applied = Math.max(applied, validEnd);
+  if (waiting.length > 0) releaseWaiting();
+}
+
+/** Kafka mode: the process's consumer feeds this partition; the embedded log is not used. */
+const intake = data.source === 'kafka' ? kafkaIntake() : undefined;
+
+function kafkaIntake(): PartitionIntake {
+  const indexFrom = applied;
+  return new PartitionIntake(
+    {
+      partition: data.shard,
+      indexFrom,
+      apply,
+      applied: setApplied,
+      snapshotOffset: () => manifest.appliedOffset,
+    },
+    data.ingestPort,
+    data.clickhouse ? new ClickHouse(data.clickhouse) : undefined,
+  );
+}
+
+let validEnd = applied;
+if (data.source === 'log') {
+  validEnd = replayPartition(partitionPath(data.dataDir, data.shard), applied, (payload, end) => {
+    apply(payload);
+    applied = end;
+  });
+  applied = Math.max(applied, validEnd);
+  data.ingestPort.on('message', (msg: RecordsMessage) => {
+    for (const payload of msg.payloads) apply(payload);
+    setApplied(msg.end);
+  });
+}
 let rows = 0;
 for (const index of projects.values()) rows += index.rowCount;
 send({ type: 'ready', validEnd, rows });
 
-data.ingestPort.on('message', (msg: RecordsMessage) => {
-  for (const payload of msg.payloads) apply(payload);
-  applied = msg.end;
-  if (waiting.length > 0) releaseWaiting();
-});
-
 const timer = setInterval(snapshot, data.snapshotIntervalMs);
+// On Kafka, committed offsets wait for a snapshot: take one soon after the records stop.
+const idleTimer = intake
+  ? setInterval(() => {
+      if (applied > manifest.appliedOffset && intake.idleMs > IDLE_SNAPSHOT_MS) snapshot();
+    }, IDLE_SNAPSHOT_MS / 2)
+  : undefined;
 // Rolling windows slide with the clock: users whose window passed an event are re-evaluated.
 const segmentTimer = setInterval(() => segments.tick(), 1000);
 
@@ -234,12 +280,7 @@ port.on('message', (msg: ShardRequest) => {
       send({ type: 'result', id: msg.id, value: manifest.appliedOffset });
       break;
     case 'close':
-      clearInterval(timer);
-      clearInterval(segmentTimer);
-      snapshot();
-      segments.close();
-      data.ingestPort.close();
-      send({ type: 'result', id: msg.id, value: manifest.appliedOffset });
+      close(msg.id).catch((err: Error) => send({ type: 'error', id: msg.id, message: err.message }));
       break;
   }
 });

@@ -1,0 +1,55 @@
+import Kafka, { type LibrdKafkaError, type Producer } from 'node-rdkafka';
+import { type KafkaSettings, MAX_MESSAGE_BYTES } from './client-config.js';
+
+const TOPIC_ALREADY_EXISTS = 36;
+
+function createTopic(brokers: string, topic: string, partitions: number): Promise<void> {
+  const admin = Kafka.AdminClient.create({ 'metadata.broker.list': brokers, 'client.id': 'weft-admin' });
+  return new Promise<void>((resolve, reject) => {
+    admin.createTopic(
+      {
+        topic,
+        num_partitions: partitions,
+        replication_factor: -1,
+        config: { 'max.message.bytes': String(MAX_MESSAGE_BYTES + 65536) },
+      },
+      15_000,
+      (err: LibrdKafkaError | undefined) => {
+        admin.disconnect();
+        if (err && err.code !== TOPIC_ALREADY_EXISTS)
+          reject(new Error(`creating Kafka topic ${topic}: ${err.message}`));
+        else resolve();
+      },
+    );
+  });
+}
+
+function partitionCount(producer: Producer, topic: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    producer.getMetadata({ topic, timeout: 10_000 }, (err, md) => {
+      if (err) reject(new Error(`reading Kafka metadata of ${topic}: ${err.message}`));
+      else resolve(md.topics.find((t) => t.name === topic)?.partitions.length ?? 0);
+    });
+  });
+}
+
+/**
+ * Creates the events topic (one partition per shard) and its dead-letter topic when
+ * missing. An existing events topic must have exactly WEFT_SHARDS partitions: users are
+ * hashed onto partitions, and a different count would put a user's events on two.
+ */
+export async function ensureTopics(k: KafkaSettings, producer: Producer): Promise<void> {
+  await createTopic(k.brokers, k.kafkaTopic, k.shards);
+  await createTopic(k.brokers, k.kafkaDeadLetterTopic, 1);
+  // Metadata can trail a fresh topic by a moment.
+  for (let attempt = 0; ; attempt++) {
+    const n = await partitionCount(producer, k.kafkaTopic);
+    if (n === k.shards) return;
+    if (n > 0 || attempt >= 50) {
+      throw new Error(
+        `Kafka topic ${k.kafkaTopic} has ${n} partitions but WEFT_SHARDS is ${k.shards}; set WEFT_SHARDS=${n} or use another KAFKA_TOPIC`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
