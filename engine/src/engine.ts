@@ -189,9 +189,13 @@ export class Engine {
         const indexFrom = await ready;
         worker.removeAllListeners('error').removeAllListeners('exit');
         this.watchShard(partition, worker);
+        // Read-your-writes across processes: answer only after catching up with the partition.
+        const high = await this.feed!.highWatermark(partition);
+        if (high > this.ackedEnds[partition]!) this.ackedEnds[partition] = high;
         this.shards[partition] = worker;
-        await this.onShardStart?.(partition);
         this.feed!.attach(partition, channel.port2, indexFrom);
+        // Segment definitions: their first evaluation covers what the shard catches up on.
+        await this.onShardStart?.(partition);
       }),
     );
   }

@@ -82,6 +82,16 @@ export class PartitionFeed {
     } else console.error(`weft: Kafka rebalance error: ${err.message}`);
   }
 
+  /** The partition's end offset now: a shard that takes it over answers queries once it got there. */
+  highWatermark(partition: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.consumer.queryWatermarkOffsets(this.k.kafkaTopic, partition, 10_000, (err, offsets) => {
+        if (err) reject(new Error(`reading the end offset of partition ${partition}: ${err.message}`));
+        else resolve(offsets.highOffset);
+      });
+    });
+  }
+
   /** The main thread started the shard of `partition`; its snapshot covers offsets below indexFrom. */
   attach(partition: number, port: MessagePort, indexFrom: number): void {
     this.pendingAttach.set(partition, { port, indexFrom });

@@ -71,7 +71,12 @@ export function registerHealthRoutes(app: FastifyInstance, engine: Engine): void
     done();
   });
 
-  app.get('/healthz', async () => ({ status: 'ok', shards: engine.shardCount }));
+  // partitions: the shards this process runs (all of them, unless Kafka spreads them over processes).
+  app.get('/healthz', async () => ({
+    status: 'ok',
+    shards: engine.shardCount,
+    partitions: engine.ownedPartitions,
+  }));
 
   app.get('/metrics', async (_request, reply) => {
     const stats = await engine.queryShards<ShardStats>('stats', null);
