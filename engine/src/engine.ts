@@ -23,6 +23,16 @@ import { workerUrl } from './workers/worker-url.js';
 
 type Pending = { resolve: (value: unknown) => void; reject: (err: Error) => void; worker?: Worker };
 
+/** Query kinds that see every write acknowledged anywhere before they started. */
+const ANALYSES: ReadonlySet<QueryKind> = new Set([
+  'events',
+  'funnel',
+  'funnel-users',
+  'retention',
+  'paths',
+  'heatmap',
+]);
+
 /** How long a query waits for every partition to have an owner (a rebalance in progress). */
 const OWNERLESS_WAIT_MS = 20_000;
 
@@ -443,8 +453,16 @@ export class Engine {
     minOffsets: readonly number[],
   ): Promise<ShardAnswers<T>> {
     const mine = this.ownedPartitions.filter((p) => only === undefined || p === only);
+    // Other processes acknowledge writes to these partitions too: an analysis waits for the
+    // partitions' end offsets as of now. (Per-user reads such as decide keep to local acks.)
+    const ends =
+      this.feed && this.config.peers.length > 0 && ANALYSES.has(kind)
+        ? await Promise.all(mine.map((p) => this.feed!.highWatermark(p).catch(() => 0)))
+        : undefined;
     const settled = await Promise.allSettled(
-      mine.map((p) => this.askShard<T>(p, kind, args, Math.max(this.ackedEnds[p]!, minOffsets[p] ?? 0))),
+      mine.map((p, i) =>
+        this.askShard<T>(p, kind, args, Math.max(this.ackedEnds[p]!, minOffsets[p] ?? 0, ends?.[i] ?? 0)),
+      ),
     );
     const out: ShardAnswers<T> = { partitions: [], values: [] };
     settled.forEach((r, i) => {
