@@ -61,3 +61,35 @@ export interface ClientError {
 }
 
 export type ClientMessage = Generated | RunResult | ClientError;
+
+/** Messages between the runner and the consumer-lag sampler (lag.ts), used with `--kafka`. */
+export type LagCommand =
+  | { type: 'start'; brokers: string; topic: string; group: string; partitions: number; intervalMs: number }
+  | { type: 'exit' };
+
+export interface LagPartition {
+  partition: number;
+  /** High watermark: offset of the next record to be written. */
+  high: number;
+  /** The group's committed offset (the next record it will read); 0 before the first commit. */
+  committed: number;
+}
+
+export interface LagSample {
+  type: 'sample';
+  /** Date.now() when the sample's first request was sent. */
+  startedAt: number;
+  /** How long the sample took (watermarks + committed offsets). */
+  ms: number;
+  partitions: LagPartition[];
+  /** Σ over partitions of max(0, high − committed), in Kafka messages (records). */
+  lag: number;
+  /** Σ of the high watermarks. */
+  high: number;
+}
+
+export type LagMessage =
+  | { type: 'ready' }
+  | LagSample
+  | { type: 'sample-error'; startedAt: number; message: string }
+  | { type: 'error'; message: string };

@@ -43,7 +43,8 @@ export interface ThreadUse {
 
 /**
  * CPU and run-queue wait per thread between two samples. `named` labels known thread ids; the
- * rest are summed into "other" (V8 platform threads, libuv pool).
+ * rest are summed into "other" (V8 platform threads, libuv pool). Threads with the same label are
+ * summed into one entry (e.g. every librdkafka thread as "librdkafka").
  */
 export function threadUse(
   before: Map<number, ThreadSample>,
@@ -51,18 +52,39 @@ export function threadUse(
   named: Map<number, string>,
 ): ThreadUse[] {
   const out: ThreadUse[] = [];
+  const byName = new Map<string, ThreadUse>();
   const other: ThreadUse = { name: 'other', cpuMs: 0, waitMs: 0 };
   for (const [tid, s] of after) {
     const b = before.get(tid);
     const cpuMs = s.cpuMs - (b?.cpuMs ?? 0);
     const waitMs = s.waitMs - (b?.waitMs ?? 0);
     const name = named.get(tid);
-    if (name !== undefined) out.push({ name, cpuMs, waitMs });
-    else {
+    const same = name === undefined ? undefined : byName.get(name);
+    if (same) {
+      same.cpuMs += cpuMs;
+      same.waitMs += waitMs;
+    } else if (name !== undefined) {
+      const use = { name, cpuMs, waitMs };
+      byName.set(name, use);
+      out.push(use);
+    } else {
       other.cpuMs += cpuMs;
       other.waitMs += waitMs;
     }
   }
   out.push(other);
+  return out;
+}
+
+/** The kernel's name of each thread of this process (`comm`; librdkafka names its threads `rdk:…`). */
+export function threadNames(tids: Iterable<number>): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const tid of tids) {
+    try {
+      out.set(tid, readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim());
+    } catch {
+      // the thread ended meanwhile, or no /proc
+    }
+  }
   return out;
 }

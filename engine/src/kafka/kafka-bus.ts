@@ -19,10 +19,14 @@ function unavailable(reason: string): WeftError {
 /** Opaque of dead-letter produces: nobody waits for them. */
 const DEAD_LETTER = { deadLetter: true } as const;
 
+/** librdkafka's "all broker connections are down". */
+const ERR_ALL_BROKERS_DOWN = -187;
+
 /** The produces issued between two commits, settled together. */
 interface Group {
   remaining: number;
   closed: boolean;
+  settled: boolean;
   failure: Error | undefined;
   resolve: () => void;
   reject: (err: Error) => void;
@@ -30,7 +34,7 @@ interface Group {
 }
 
 function openGroup(): Group {
-  const g = { remaining: 0, closed: false, failure: undefined } as Group;
+  const g = { remaining: 0, closed: false, settled: false, failure: undefined } as Group;
   g.promise = new Promise<void>((resolve, reject) => {
     g.resolve = resolve;
     g.reject = reject;
@@ -65,7 +69,29 @@ export class KafkaBus implements BusWriter {
       producer.disconnect();
       throw err;
     }
-    return new KafkaBus(producer, k.kafkaTopic, k.kafkaDeadLetterTopic, k.shards);
+    return new KafkaBus(producer, k.kafkaTopic, k.kafkaDeadLetterTopic, k.shards, k.kafkaMessageTimeoutMs);
+  }
+
+  /**
+   * Set while the client has no broker connection. librdkafka keeps records produced then
+   * queued (no delivery report, not even at message.timeout.ms) until a broker is back, so
+   * ingest refuses at once instead, and a metadata probe notices the broker's return.
+   */
+  private down = false;
+  private probing: NodeJS.Timeout | undefined;
+
+  private brokersDown(): void {
+    if (this.down) return;
+    this.down = true;
+    const probe = () => {
+      this.producer.getMetadata({ timeout: 1000 }, (err) => {
+        if (!err) {
+          this.down = false;
+          this.probing = undefined;
+        } else this.probing = setTimeout(probe, 500);
+      });
+    };
+    this.probing = setTimeout(probe, 500);
   }
 
   constructor(
@@ -73,8 +99,12 @@ export class KafkaBus implements BusWriter {
     private readonly topic: string,
     private readonly deadLetterTopic: string,
     readonly partitions: number,
+    private readonly timeoutMs: number,
   ) {
     this.ends = new Array(partitions).fill(0);
+    producer.on('event.error', (err: LibrdKafkaError) => {
+      if (err.code === ERR_ALL_BROKERS_DOWN) this.brokersDown();
+    });
     producer.on('delivery-report', (err: LibrdKafkaError | null, report: DeliveryReport) => {
       if (report.opaque === DEAD_LETTER) {
         if (err) console.error(`weft: a dead letter was not delivered: ${err.message}`);
@@ -90,6 +120,7 @@ export class KafkaBus implements BusWriter {
   }
 
   append(partition: number, payload: Uint8Array): void {
+    if (this.down) throw unavailable('no broker connection');
     const g = this.group;
     try {
       this.producer.produce(
@@ -140,10 +171,23 @@ export class KafkaBus implements BusWriter {
     this.group = openGroup();
     g.closed = true;
     if (g.remaining === 0) settle(g);
+    else {
+      // Records queued when the connection dropped get no report until it is back: do not
+      // keep the client waiting. (If they do land later, the client's retry is deduplicated.)
+      const timer = setTimeout(() => {
+        g.failure ??= unavailable('no delivery report in time');
+        settle(g);
+      }, this.timeoutMs + 1000);
+      g.promise.then(
+        () => clearTimeout(timer),
+        () => clearTimeout(timer),
+      );
+    }
     return g.promise;
   }
 
   close(): Promise<void> {
+    if (this.probing) clearTimeout(this.probing);
     return new Promise((resolve) =>
       this.producer.flush(5000, () => this.producer.disconnect(() => resolve())),
     );
@@ -151,6 +195,8 @@ export class KafkaBus implements BusWriter {
 }
 
 function settle(g: Group): void {
+  if (g.settled) return;
+  g.settled = true;
   if (g.failure) g.reject(g.failure);
   else g.resolve();
 }
