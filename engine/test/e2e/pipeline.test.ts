@@ -192,7 +192,7 @@ describe('embedded pipeline over HTTP', () => {
     });
     expect(after.body).toEqual(before.body);
     const health = await fetch(`${weft.url}/healthz`);
-    expect(await health.json()).toEqual({ status: 'ok', shards: 2 });
+    expect(await health.json()).toEqual({ status: 'ok', shards: 2, partitions: [0, 1] });
     const metrics = await (await fetch(`${weft.url}/metrics`)).text();
     expect(metrics).toMatch(/weft_index_rows\{shard="0"\} \d+/);
   });
