@@ -108,7 +108,7 @@ export class PartitionFeed {
       const assignment: Array<{ topic: string; partition: number; offset: number }> = [];
       for (const [partition, { port, indexFrom }] of pending) {
         const c = offsets?.find((o) => o.partition === partition)?.offset ?? -1;
-        const committed = c >= 0 ? c : 0;
+        const committed = Math.max(c, 0);
         const a: Attached = { port, sentEnd: 0, takenEnd: 0, committed, revoking: false };
         port.on('message', (msg: ShardToFeed) => this.fromShard(partition, a, msg));
         port.postMessage({ type: 'start', chFrom: committed } satisfies FeedToShard);
