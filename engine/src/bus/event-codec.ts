@@ -192,7 +192,8 @@ export class EventRecord {
   readonly ids: StringTable;
   readonly count: number;
   readonly project: string;
-  private readonly bodyAt: number;
+  /** Offset of the first event (after the string and id tables). */
+  readonly bodyAt: number;
 
   constructor(bytes: Uint8Array) {
     this.buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

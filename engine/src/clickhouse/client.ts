@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 
 export interface ClickHouseOptions {
@@ -70,6 +71,22 @@ export class ClickHouse {
       table: `${this.database}.${table}`,
       values: values as object[],
       format: 'JSONEachRow',
+    });
+  }
+
+  /** Inserts pre-formatted text (e.g. TabSeparated lines) into the given columns. */
+  async insertText(
+    table: string,
+    columns: [string, ...string[]],
+    format: 'TabSeparated',
+    chunks: string[],
+  ): Promise<void> {
+    if (chunks.length === 0) return;
+    await this.client.insert({
+      table: `${this.database}.${table}`,
+      values: Readable.from(chunks, { objectMode: false }),
+      format,
+      columns,
     });
   }
 

@@ -1,21 +1,32 @@
-import type { WeftEvent } from '@weft/core';
+import type { EventRecord } from '../bus/event-codec.js';
 import type { ClickHouse } from './client.js';
-import { type EventRow, eventRow, type IdentityRow, identityRows } from './insert.js';
+import type { IdentityRow } from './insert.js';
+import { recordTsv, TSV_COLUMNS } from './record-tsv.js';
 
-/** Rows gathered before an insert is started without waiting for the timer. */
+/** Rows gathered before an insert starts without waiting for the timer, and most rows per insert. */
 const FLUSH_ROWS = 20_000;
+const MAX_INSERT_ROWS = 100_000;
 const FLUSH_MS = 250;
 const RETRY_MS = 1000;
 
+/** Lines of one record, and the offset just past it. */
+interface Chunk {
+  tsv: string;
+  rows: number;
+  end: number;
+}
+
 /**
- * The ClickHouse side of one Kafka partition's consumer: gathers rows from the records the
- * shard applies, inserts them in large batches (one insert in flight), and tracks the
- * offset below which everything is in ClickHouse — half of what may be committed.
- * Failed inserts are retried until they succeed; replayed rows collapse on merge.
+ * The ClickHouse side of one Kafka partition's consumer: gathers rows (TabSeparated, written
+ * straight from the records) from what the shard applies, inserts them in large batches (one
+ * insert in flight, bounded so progress is steady), and tracks the offset below which
+ * everything is in ClickHouse — half of what may be committed. Failed inserts are retried
+ * until they succeed; replayed rows collapse on merge.
  */
 export class ClickHouseSink {
-  private rows: EventRow[] = [];
+  private chunks: Chunk[] = [];
   private links: IdentityRow[] = [];
+  private rows = 0;
   /** Offset just past the last record handed to `add`. */
   private seen = 0;
   private inFlight: Promise<void> | undefined;
@@ -35,17 +46,19 @@ export class ClickHouseSink {
 
   /** Rows waiting for an insert; the shard slows its consumer while this is large. */
   get backlog(): number {
-    return this.rows.length;
+    return this.rows;
   }
 
-  /** The record ending at `end` is applied; `events` (if any) belong in ClickHouse. */
-  add(end: number, events: readonly WeftEvent[] | undefined): void {
-    if (events) {
-      for (const e of events) this.rows.push(eventRow(e));
-      for (const l of identityRows(events)) this.links.push(l);
+  /** The record ending at `end` is applied; its events (if given) belong in ClickHouse. */
+  add(end: number, record: EventRecord | undefined): void {
+    if (record && record.count > 0) {
+      const { tsv, links } = recordTsv(record);
+      this.chunks.push({ tsv, rows: record.count, end });
+      this.rows += record.count;
+      for (const l of links) this.links.push(l);
     }
     this.seen = end;
-    if (this.rows.length >= FLUSH_ROWS && !this.inFlight) this.start();
+    if (this.rows >= FLUSH_ROWS && !this.inFlight) this.start();
     else this.timer ??= setTimeout(() => this.start(), FLUSH_MS);
   }
 
@@ -53,12 +66,16 @@ export class ClickHouseSink {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     if (this.inFlight) return;
-    const rows = this.rows;
+    let take = 0;
+    let rows = 0;
+    while (take < this.chunks.length && rows < MAX_INSERT_ROWS) rows += this.chunks[take++]!.rows;
+    const chunks = this.chunks.splice(0, take);
+    // All gathered: everything seen is covered (records with no rows too); else up to the last chunk.
+    const upTo = this.chunks.length === 0 ? this.seen : chunks[chunks.length - 1]!.end;
     const links = this.links;
-    const upTo = this.seen;
-    this.rows = [];
     this.links = [];
-    this.inFlight = this.insert(rows, links)
+    this.rows -= rows;
+    this.inFlight = this.insert(chunks, links)
       .then(
         () => {
           this.lastError = '';
@@ -69,8 +86,9 @@ export class ClickHouseSink {
         },
         (err: Error) => {
           // Keep the rows (ahead of newer ones) and try again: nothing is committed past them.
-          this.rows = rows.concat(this.rows);
+          this.chunks = chunks.concat(this.chunks);
           this.links = links.concat(this.links);
+          this.rows += rows;
           if (err.message !== this.lastError)
             console.error(`weft: ClickHouse insert failed, retrying: ${err.message}`);
           this.lastError = err.message;
@@ -79,13 +97,18 @@ export class ClickHouseSink {
       )
       .finally(() => {
         this.inFlight = undefined;
-        if (this.rows.length > 0 || this.seen > this.durable)
-          this.timer ??= setTimeout(() => this.start(), 0);
+        if (this.rows > 0 || this.seen > this.durable) this.timer ??= setTimeout(() => this.start(), 0);
       });
   }
 
-  private async insert(rows: EventRow[], links: IdentityRow[]): Promise<void> {
-    if (rows.length > 0) await this.ch.insert('events', rows);
+  private async insert(chunks: Chunk[], links: IdentityRow[]): Promise<void> {
+    if (chunks.length > 0)
+      await this.ch.insertText(
+        'events',
+        TSV_COLUMNS,
+        'TabSeparated',
+        chunks.map((c) => c.tsv),
+      );
     if (links.length > 0) await this.ch.insert('identities', links);
   }
 
@@ -95,7 +118,7 @@ export class ClickHouseSink {
    */
   async drain(deadlineMs: number): Promise<void> {
     const until = Date.now() + deadlineMs;
-    while ((this.inFlight || this.rows.length > 0 || this.seen > this.durable) && Date.now() < until) {
+    while ((this.inFlight || this.rows > 0 || this.seen > this.durable) && Date.now() < until) {
       if (!this.inFlight) this.start();
       await this.inFlight;
     }

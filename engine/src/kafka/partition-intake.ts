@@ -97,14 +97,12 @@ export class PartitionIntake {
       return;
     }
     let good = payload;
-    let events = this.sink && offset >= this.chFrom ? new EventRecord(payload).toEvents() : undefined;
     if (check.ok === 'partial') {
-      const all = events ?? new EventRecord(payload).toEvents();
+      const all = new EventRecord(payload).toEvents();
       const reasons = new Map(check.bad.map((b) => [b.index, b.reason]));
       const rejected = check.bad.map((b) => ({ reason: b.reason, event: all[b.index] }));
       this.dead(offset, `${check.bad.length} of ${all.length} events are unusable`, JSON.stringify(rejected));
       const kept = all.filter((_, i) => !reasons.has(i));
-      events = events ? kept : undefined;
       if (kept.length === 0) {
         this.sink?.add(end, undefined);
         return;
@@ -116,7 +114,7 @@ export class PartitionIntake {
       good = encoder.encode(project, kept, hashes);
     }
     if (offset >= this.shard.indexFrom) this.shard.apply(good);
-    this.sink?.add(end, events);
+    this.sink?.add(end, offset >= this.chFrom ? new EventRecord(good) : undefined);
   }
 
   private dead(offset: number, reason: string, payload: Uint8Array | string): void {
