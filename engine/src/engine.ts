@@ -19,19 +19,13 @@ import type {
   ShardRequest,
   ShardWorkerData,
 } from './workers/protocol.js';
+import { ANALYSIS_KINDS } from './workers/protocol.js';
 import { workerUrl } from './workers/worker-url.js';
 
 type Pending = { resolve: (value: unknown) => void; reject: (err: Error) => void; worker?: Worker };
 
 /** Query kinds that see every write acknowledged anywhere before they started. */
-const ANALYSES: ReadonlySet<QueryKind> = new Set([
-  'events',
-  'funnel',
-  'funnel-users',
-  'retention',
-  'paths',
-  'heatmap',
-]);
+const ANALYSES: ReadonlySet<QueryKind> = new Set(ANALYSIS_KINDS);
 
 /** How long a query waits for every partition to have an owner (a rebalance in progress). */
 const OWNERLESS_WAIT_MS = 20_000;

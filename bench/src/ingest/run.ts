@@ -292,6 +292,27 @@ async function runBare(client: Client, f: Flags, warmBodies: number, bodies: num
   }
 }
 
+/** The load settings for a running Weft, and the warm-up run on it (none when warmBodies is 0). */
+async function warmUp(
+  client: Client,
+  weft: { url: string; writeKey: string; secretKey: string },
+  f: Flags,
+  warmBodies: number,
+) {
+  const base = {
+    url: weft.url,
+    writeKey: weft.writeKey,
+    secretKey: weft.secretKey,
+    concurrency: f.concurrency,
+    pipelining: f.pipelining,
+  };
+  const warm =
+    warmBodies > 0
+      ? await client.run({ ...base, label: 'weft warm-up', from: 0, to: warmBodies, indexBase: 0 })
+      : undefined;
+  return { base, warm };
+}
+
 async function runFull(client: Client, f: Flags, warmBodies: number, bodies: number): Promise<Phase> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'weft-bench-'));
   try {
@@ -313,24 +334,8 @@ async function runFull(client: Client, f: Flags, warmBodies: number, bodies: num
       for (const tid of started) named.set(tid, `thread ${tid}`);
     }
     try {
-      const base = {
-        url: weft.url,
-        writeKey: weft.writeKey,
-        secretKey: weft.secretKey,
-        concurrency: f.concurrency,
-        pipelining: f.pipelining,
-      };
-      let indexBase = 0;
-      if (warmBodies > 0) {
-        const warm = await client.run({
-          ...base,
-          label: 'weft warm-up',
-          from: 0,
-          to: warmBodies,
-          indexBase: 0,
-        });
-        indexBase = warm.indexTotal ?? warm.eventsAccepted;
-      }
+      const { base, warm } = await warmUp(client, weft, f, warmBodies);
+      const indexBase = warm ? (warm.indexTotal ?? warm.eventsAccepted) : 0;
       const phase = await measure(
         client,
         {
@@ -515,23 +520,9 @@ async function runFullKafka(
         intervalMs: 500,
       });
       await lag.started();
-      const base = {
-        url: weft.url,
-        writeKey: weft.writeKey,
-        secretKey: weft.secretKey,
-        concurrency: f.concurrency,
-        pipelining: f.pipelining,
-      };
-      let indexBase = 0;
-      if (warmBodies > 0) {
-        const warm = await client.run({
-          ...base,
-          label: 'weft warm-up',
-          from: 0,
-          to: warmBodies,
-          indexBase: 0,
-        });
-        indexBase = warm.indexTotal ?? warm.eventsAccepted;
+      const { base, warm } = await warmUp(client, weft, f, warmBodies);
+      const indexBase = warm ? (warm.indexTotal ?? warm.eventsAccepted) : 0;
+      if (warm) {
         // No backlog may spill into the measurement: ClickHouse has the rows and the group has committed.
         const t = performance.now();
         const [ch, zero] = await Promise.all([

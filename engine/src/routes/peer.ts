@@ -1,26 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import type { Engine } from '../engine.js';
-import type { QueryKind } from '../workers/protocol.js';
-
-const KINDS: QueryKind[] = [
-  'events',
-  'funnel',
-  'funnel-users',
-  'retention',
-  'paths',
-  'heatmap',
-  'timeline',
-  'stats',
-  'segments',
-  'user',
-];
+import { QUERY_KINDS, type QueryKind } from '../workers/protocol.js';
 
 const bodySchema = {
   type: 'object',
   required: ['kind', 'minOffsets'],
   additionalProperties: false,
   properties: {
-    kind: { type: 'string', enum: KINDS },
+    kind: { type: 'string', enum: QUERY_KINDS },
     args: {},
     only: { type: 'integer', minimum: 0 },
     minOffsets: { type: 'array', items: { type: 'number' } },

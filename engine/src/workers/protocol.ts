@@ -51,17 +51,10 @@ export interface RecordsMessage {
   end: number;
 }
 
-export type QueryKind =
-  | 'events'
-  | 'funnel'
-  | 'funnel-users'
-  | 'retention'
-  | 'paths'
-  | 'heatmap'
-  | 'timeline'
-  | 'stats'
-  | 'segments'
-  | 'user';
+/** Query kinds over many users; with peers they wait for every partition's end offset. */
+export const ANALYSIS_KINDS = ['events', 'funnel', 'funnel-users', 'retention', 'paths', 'heatmap'] as const;
+export const QUERY_KINDS = [...ANALYSIS_KINDS, 'timeline', 'stats', 'segments', 'user'] as const;
+export type QueryKind = (typeof QUERY_KINDS)[number];
 
 /** main -> shard */
 export type ShardRequest =
