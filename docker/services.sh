@@ -29,6 +29,7 @@
 #   KAFKA_CONTROLLER_PORT   KRaft controller listener on 127.0.0.1         [9093]
 #   KAFKA_HEAP_OPTS         broker JVM heap                                 [-Xms256m -Xmx512m]
 #   WEFT_SERVICES_TIMEOUT   seconds to wait for each service to get healthy [120]
+#   KAFKA_JARS_DIR          where the fetched Kafka jars are kept (share it between state dirs) [$WEFT_SERVICES_DIR/kafka]
 set -euo pipefail
 
 HOST=127.0.0.1
@@ -338,7 +339,7 @@ kafka_install_java() {
 kafka_libs_dir() {
   local hash
   hash="$(sha256sum "$KAFKA_POM" | cut -c1-12)"
-  echo "$KAFKA_DIR/libs-$hash"
+  echo "${KAFKA_JARS_DIR:-$KAFKA_DIR}/libs-$hash"
 }
 
 # Download the broker + tools jars once (cache key: hash of docker/kafka/pom.xml).
@@ -364,7 +365,7 @@ kafka_fetch() {
   rm -rf "$libs"
   mv "$libs.tmp" "$libs"
   # Drop jars of older pom versions.
-  find "$KAFKA_DIR" -maxdepth 1 -type d -name 'libs-*' ! -path "$libs" -exec rm -rf {} + 2>/dev/null || true
+  find "${KAFKA_JARS_DIR:-$KAFKA_DIR}" -maxdepth 1 -type d -name 'libs-*' ! -path "$libs" -exec rm -rf {} + 2>/dev/null || true
   local jars=("$libs"/*.jar)
   log "kafka: ${#jars[@]} jars in $libs"
 }

@@ -14,6 +14,8 @@ const BROKER_ENV = {
   WEFT_SERVICES_DIR: '/var/tmp/weft-services-outage',
   KAFKA_PORT: '19092',
   KAFKA_CONTROLLER_PORT: '19093',
+  // The jars the main broker's start fetched: no second download.
+  KAFKA_JARS_DIR: `${process.env.WEFT_SERVICES_DIR ?? '/var/tmp/weft-services'}/kafka`,
 };
 const BROKERS = '127.0.0.1:19092';
 
