@@ -157,6 +157,15 @@ export class StringTable {
 
   readonly end: number;
 
+  /** Where string i's UTF-8 bytes start in the record buffer (they end at `byteEnd(i)`). */
+  byteStart(i: number): number {
+    return this.data + (i === 0 ? 0 : this.buf.readUInt32LE(this.offsets + (i - 1) * 4));
+  }
+
+  byteEnd(i: number): number {
+    return this.data + this.buf.readUInt32LE(this.offsets + i * 4);
+  }
+
   get(i: number): string {
     let s = this.cache[i];
     if (s === undefined) {

@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import { type ClickHouseClient, ClickHouseLogLevel, createClient } from '@clickhouse/client';
 
 export interface ClickHouseOptions {
@@ -20,10 +19,12 @@ const READ_SETTINGS = { output_format_json_quote_64bit_integers: 0 } as const;
  */
 export class ClickHouse {
   readonly database: string;
+  private readonly url: string;
   private readonly client: ClickHouseClient;
 
   constructor(options: ClickHouseOptions) {
     this.database = options.database;
+    this.url = options.url.replace(/\/$/, '');
     // Errors reach callers as exceptions; the client's own logging would only repeat them.
     this.client = createClient({
       url: options.url,
@@ -74,20 +75,19 @@ export class ClickHouse {
     });
   }
 
-  /** Inserts pre-formatted text (e.g. TabSeparated lines) into the given columns. */
-  async insertText(
-    table: string,
-    columns: [string, ...string[]],
-    format: 'TabSeparated',
-    chunks: string[],
-  ): Promise<void> {
+  /**
+   * Inserts RowBinary rows into the given columns. Over plain HTTP: the client library does
+   * not take binary formats for inserts.
+   */
+  async insertRowBinary(table: string, columns: readonly string[], chunks: Buffer[]): Promise<void> {
     if (chunks.length === 0) return;
-    await this.client.insert({
-      table: `${this.database}.${table}`,
-      values: Readable.from(chunks, { objectMode: false }),
-      format,
-      columns,
+    const query = `INSERT INTO ${this.table(table)} (${columns.join(', ')}) FORMAT RowBinary`;
+    const res = await fetch(`${this.url}/?query=${encodeURIComponent(query)}`, {
+      method: 'POST',
+      body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks),
     });
+    if (!res.ok)
+      throw new Error(`ClickHouse insert into ${table}: ${res.status} ${(await res.text()).slice(0, 500)}`);
   }
 
   async ping(): Promise<boolean> {

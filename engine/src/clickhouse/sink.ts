@@ -1,7 +1,7 @@
 import type { EventRecord } from '../bus/event-codec.js';
 import type { ClickHouse } from './client.js';
 import type { IdentityRow } from './insert.js';
-import { recordTsv, TSV_COLUMNS } from './record-tsv.js';
+import { ROW_COLUMNS, recordRowBinary } from './record-rowbinary.js';
 
 /** Rows gathered before an insert starts without waiting for the timer, and most rows per insert. */
 const FLUSH_ROWS = 20_000;
@@ -11,13 +11,13 @@ const RETRY_MS = 1000;
 
 /** Lines of one record, and the offset just past it. */
 interface Chunk {
-  tsv: string;
+  bytes: Buffer;
   rows: number;
   end: number;
 }
 
 /**
- * The ClickHouse side of one Kafka partition's consumer: gathers rows (TabSeparated, written
+ * The ClickHouse side of one Kafka partition's consumer: gathers rows (RowBinary, written
  * straight from the records) from what the shard applies, inserts them in large batches (one
  * insert in flight, bounded so progress is steady), and tracks the offset below which
  * everything is in ClickHouse — half of what may be committed. Failed inserts are retried
@@ -52,8 +52,8 @@ export class ClickHouseSink {
   /** The record ending at `end` is applied; its events (if given) belong in ClickHouse. */
   add(end: number, record: EventRecord | undefined): void {
     if (record && record.count > 0) {
-      const { tsv, links } = recordTsv(record);
-      this.chunks.push({ tsv, rows: record.count, end });
+      const { rows, links } = recordRowBinary(record);
+      this.chunks.push({ bytes: rows, rows: record.count, end });
       this.rows += record.count;
       for (const l of links) this.links.push(l);
     }
@@ -103,11 +103,10 @@ export class ClickHouseSink {
 
   private async insert(chunks: Chunk[], links: IdentityRow[]): Promise<void> {
     if (chunks.length > 0)
-      await this.ch.insertText(
+      await this.ch.insertRowBinary(
         'events',
-        TSV_COLUMNS,
-        'TabSeparated',
-        chunks.map((c) => c.tsv),
+        ROW_COLUMNS,
+        chunks.map((c) => c.bytes),
       );
     if (links.length > 0) await this.ch.insert('identities', links);
   }

@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { EventEncoder, EventRecord } from '../../src/bus/event-codec.js';
 import type { ClickHouse } from '../../src/clickhouse/client.js';
 import { insertEvents } from '../../src/clickhouse/insert.js';
-import { recordTsv, TSV_COLUMNS } from '../../src/clickhouse/record-tsv.js';
+import { ROW_COLUMNS, recordRowBinary } from '../../src/clickhouse/record-rowbinary.js';
 import { freshDatabase } from './fixtures.js';
 
 const T = 1_760_000_000_000;
@@ -52,10 +52,10 @@ const events: WeftEvent[] = [
   },
 ];
 
-let tsvDb: ClickHouse | undefined;
+let binDb: ClickHouse | undefined;
 let jsonDb: ClickHouse | undefined;
 afterAll(async () => {
-  for (const ch of [tsvDb, jsonDb]) {
+  for (const ch of [binDb, jsonDb]) {
     await ch?.command(`DROP DATABASE IF EXISTS \`${ch.database}\``);
     await ch?.close();
   }
@@ -65,20 +65,20 @@ async function dump(ch: ClickHouse): Promise<unknown[]> {
   return ch.rows(`SELECT *, time FROM ${ch.table('events')} ORDER BY event_id`);
 }
 
-describe('recordTsv', () => {
+describe('recordRowBinary', () => {
   it('stores exactly the rows the JSON path stores, whatever the strings hold', async () => {
-    tsvDb = await freshDatabase('weft_test_tsv');
-    jsonDb = await freshDatabase('weft_test_tsv_json');
+    binDb = await freshDatabase('weft_test_rowbinary');
+    jsonDb = await freshDatabase('weft_test_rowbinary_json');
     const rec = new EventRecord(
       new EventEncoder().encode('p\tq', events, new Uint32Array(events.length * 2)),
     );
-    const { tsv, links } = recordTsv(rec);
-    await tsvDb.insertText('events', TSV_COLUMNS, 'TabSeparated', [tsv]);
-    await tsvDb.insert('identities', links);
+    const { rows, links } = recordRowBinary(rec);
+    await binDb.insertRowBinary('events', ROW_COLUMNS, [rows]);
+    await binDb.insert('identities', links);
     await insertEvents(jsonDb, events);
-    const [viaTsv, viaJson] = [await dump(tsvDb), await dump(jsonDb)];
-    expect(viaTsv).toHaveLength(3);
-    expect(viaTsv).toEqual(viaJson);
+    const [viaBinary, viaJson] = [await dump(binDb), await dump(jsonDb)];
+    expect(viaBinary).toHaveLength(3);
+    expect(viaBinary).toEqual(viaJson);
     expect(links).toEqual([{ project: 'p\tq', distinct_id: "anon'1", person: 'login-1', version: T + 5 }]);
   });
 });
