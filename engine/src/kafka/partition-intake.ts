@@ -8,6 +8,9 @@ import { hashEventId, projectSeeds } from '../index/dedup-table.js';
 import type { BusRecord } from '../workers/protocol.js';
 import type { FeedToShard, ShardToFeed } from './feed-protocol.js';
 
+/** Longest run of record applying before the thread serves its sockets and timers. */
+const SLICE_MS = 5;
+
 /** Rows waiting for ClickHouse beyond which the shard stops confirming records (the feed pauses). */
 const MAX_BACKLOG = 200_000;
 
@@ -74,11 +77,28 @@ export class PartitionIntake {
       return;
     }
     this.lastRecordAt = Date.now();
-    for (let i = 0; i < msg.payloads.length; i++) this.take(msg.payloads[i]!, msg.offsets[i]!);
-    this.shard.applied(msg.end);
-    this.applied = msg.end;
-    this.report();
+    this.queue.push(msg);
+    if (this.queue.length === 1) setImmediate(this.drain);
   }
+
+  private readonly queue: Array<Extract<FeedToShard, { type: 'records' }>> = [];
+
+  /**
+   * Applies queued deliveries in slices of a few milliseconds. A port's messages are
+   * dispatched back to back while they keep coming, which would starve this thread's
+   * sockets (the ClickHouse inserts) for seconds; between slices the loop serves them.
+   */
+  private readonly drain = (): void => {
+    const until = performance.now() + SLICE_MS;
+    while (this.queue.length > 0 && performance.now() < until) {
+      const msg = this.queue.shift()!;
+      for (let i = 0; i < msg.payloads.length; i++) this.take(msg.payloads[i]!, msg.offsets[i]!);
+      this.shard.applied(msg.end);
+      this.applied = msg.end;
+      this.report();
+    }
+    if (this.queue.length > 0) setImmediate(this.drain);
+  };
 
   private take(payload: Uint8Array, offset: number): void {
     const end = offset + 1;
