@@ -19,13 +19,16 @@ import type {
   ShardRequest,
   ShardWorkerData,
 } from './workers/protocol.js';
-import { ANALYSIS_KINDS } from './workers/protocol.js';
+import { ANALYSIS_KINDS, moveKey } from './workers/protocol.js';
 import { workerUrl } from './workers/worker-url.js';
 
 type Pending = { resolve: (value: unknown) => void; reject: (err: Error) => void; worker?: Worker };
 
 /** Query kinds that see every write acknowledged anywhere before they started. */
 const ANALYSES: ReadonlySet<QueryKind> = new Set(ANALYSIS_KINDS);
+
+/** Longest wait of a query for history moves in flight. */
+const MOVE_WAIT_MS = 5000;
 
 /** How long a query waits for every partition to have an owner (a rebalance in progress). */
 const OWNERLESS_WAIT_MS = 20_000;
@@ -276,8 +279,11 @@ export class Engine {
 
   private onIngestReply(msg: IngestReply): void {
     if (msg.type === 'ready') return;
+    // Counted before any client hears of its batch: a query then waits for these moves.
+    if (msg.evicted)
+      for (const key of msg.evicted) this.pendingMoves.set(key, (this.pendingMoves.get(key) ?? 0) + 1);
     if (this.kafka && msg.records && msg.records.payloads.length > 0) {
-      this.produce(msg, msg.records, this.kafka);
+      this.produce({ ...msg, evicted: undefined }, msg.records, this.kafka);
       return;
     }
     for (let p = 0; p < msg.ends.length; p++)
@@ -343,7 +349,10 @@ export class Engine {
         // snapshot past its eviction.
         const { project, distinctId, to, events, profile } = msg;
         this.ingestCall((id) => ({ type: 'move', id, project, distinctId, to, events, profile })).then(
-          () => this.shards[shard]?.postMessage({ type: 'moved-ack', count: 1 } satisfies ShardRequest),
+          () => {
+            this.shards[shard]?.postMessage({ type: 'moved-ack', count: 1 } satisfies ShardRequest);
+            this.moveLanded(moveKey(project, distinctId));
+          },
           (err: Error) => this.fatal(err),
         );
         return;
@@ -391,12 +400,41 @@ export class Engine {
     }
   }
 
+  /** Evicted ids whose history has not yet been appended to its new shard, with waiters. */
+  private readonly pendingMoves = new Map<string, number>();
+  private movesWaiters: Array<() => void> = [];
+
+  private moveLanded(key: string): void {
+    const n = this.pendingMoves.get(key);
+    // A move replayed at start was never counted here.
+    if (n === undefined) return;
+    if (n > 1) this.pendingMoves.set(key, n - 1);
+    else this.pendingMoves.delete(key);
+    if (this.pendingMoves.size === 0) for (const w of this.movesWaiters.splice(0)) w();
+  }
+
+  /**
+   * Read-your-writes across an identify that moved history between shards: wait (briefly;
+   * on Kafka a peer may run the source shard) until acknowledged evictions have landed.
+   */
+  private movesSettled(): Promise<void> | undefined {
+    if (this.pendingMoves.size === 0) return undefined;
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, MOVE_WAIT_MS);
+      this.movesWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
   /**
    * Runs a query on every shard (or one), after each has applied all acknowledged writes.
    * On Kafka, the partitions other processes own are asked of those processes (WEFT_PEERS),
    * and the answer waits until every partition has answered exactly once.
    */
   async queryShards<T>(kind: QueryKind, args: unknown, only?: number): Promise<T[]> {
+    await this.movesSettled();
     if (!this.kafka) {
       const targets = only === undefined ? this.shards.map((_, i) => i) : [only];
       return Promise.all(targets.map((s) => this.askShard<T>(s, kind, args, this.ackedEnds[s]!)));

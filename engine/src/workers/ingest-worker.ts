@@ -17,6 +17,7 @@ import type {
   IngestWorkerData,
   RecordsMessage,
 } from './protocol.js';
+import { moveKey } from './protocol.js';
 
 /**
  * The producer side of the embedded pipeline, off the HTTP thread: decodes and validates
@@ -107,8 +108,14 @@ function flushEvents(): void {
   }
 }
 
+/** Ids evicted while handling the current message: the reply tells main, which waits for their moves. */
+let evicted: string[] = [];
+
 function flushEvictions(): void {
-  for (const x of evictions) append(x.from, control({ k: 'x', p: x.project, id: x.id, to: x.to }));
+  for (const x of evictions) {
+    append(x.from, control({ k: 'x', p: x.project, id: x.id, to: x.to }));
+    evicted.push(moveKey(x.project, x.id));
+  }
   evictions.length = 0;
 }
 
@@ -186,13 +193,15 @@ port.on('message', (msg: IngestMessage) => {
     reply({ type: 'done', outcomes: outcomes.map((o) => failure(o.id, err)), ends: [] });
     return;
   }
+  const moved = evicted;
+  evicted = [];
   const done = async () => {
     if (closing) await bus.close();
     const ends = Array.from({ length: data.shards }, (_, p) => bus.endOffset(p));
-    if (!relay) return reply({ type: 'done', outcomes, ends });
+    if (!relay) return reply({ type: 'done', outcomes, ends, evicted: moved });
     const records = relay.take();
     port.postMessage(
-      { type: 'done', outcomes, ends, records } satisfies IngestReply,
+      { type: 'done', outcomes, ends, records, evicted: moved } satisfies IngestReply,
       records.payloads.map((x) => x.buffer as ArrayBuffer),
     );
   };

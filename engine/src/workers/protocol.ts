@@ -114,4 +114,11 @@ export type IngestReply =
       ends: number[];
       /** Kafka mode: the records to produce before the outcomes count as acknowledged. */
       records?: { partitions: number[]; payloads: Uint8Array[] };
+      /** Ids (`moveKey`) whose history this message evicted to another shard. */
+      evicted?: string[];
     };
+
+/** Names one evicted id across the ingest worker's reply and the shard's `moved`. */
+export function moveKey(project: string, distinctId: string): string {
+  return `${project}\u0000${distinctId}`;
+}
