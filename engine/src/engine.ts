@@ -135,15 +135,7 @@ export class Engine {
    * from the partition directory, and stop (flushing ClickHouse, snapshotting) when revoked.
    */
   private static async startKafka(config: WeftConfig, keys: ProjectKeys[], brokers: string): Promise<Engine> {
-    const settings: KafkaSettings = {
-      brokers,
-      kafkaTopic: config.kafkaTopic,
-      kafkaDeadLetterTopic: config.kafkaDeadLetterTopic,
-      kafkaGroup: config.kafkaGroup,
-      kafkaMessageTimeoutMs: config.kafkaMessageTimeoutMs,
-      kafkaSessionTimeoutMs: config.kafkaSessionTimeoutMs,
-      shards: config.shards,
-    };
+    const settings: KafkaSettings = { ...config, brokers };
     const bus = await KafkaBus.connect(settings);
     const ingest = await spawnIngest(config, keys, { validEnds: [], shardPorts: [], relay: true });
     const engine = new Engine(
@@ -434,7 +426,8 @@ export class Engine {
    * and the answer waits until every partition has answered exactly once.
    */
   async queryShards<T>(kind: QueryKind, args: unknown, only?: number): Promise<T[]> {
-    await this.movesSettled();
+    const moves = this.movesSettled();
+    if (moves) await moves;
     if (!this.kafka) {
       const targets = only === undefined ? this.shards.map((_, i) => i) : [only];
       return Promise.all(targets.map((s) => this.askShard<T>(s, kind, args, this.ackedEnds[s]!)));
@@ -521,9 +514,12 @@ export class Engine {
         signal: AbortSignal.timeout(60_000),
       });
       if (!res.ok) throw new Error(`${res.status} ${await res.text()}`);
-      return (await res.json()) as ShardAnswers<T>;
+      const answers = (await res.json()) as ShardAnswers<T>;
+      this.peerDown.delete(peer);
+      return answers;
     } catch (err) {
       // A peer that is down owns nothing until the group moves its partitions: ask again.
+      // Logged once per outage, not once per query.
       if (!this.peerDown.has(peer))
         console.error(`weft: peer ${peer} did not answer: ${(err as Error).message}`);
       this.peerDown.add(peer);

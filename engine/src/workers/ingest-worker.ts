@@ -193,8 +193,8 @@ port.on('message', (msg: IngestMessage) => {
     reply({ type: 'done', outcomes: outcomes.map((o) => failure(o.id, err)), ends: [] });
     return;
   }
-  const moved = evicted;
-  evicted = [];
+  const moved = evicted.length > 0 ? evicted : undefined;
+  if (moved) evicted = [];
   const done = async () => {
     if (closing) await bus.close();
     const ends = Array.from({ length: data.shards }, (_, p) => bus.endOffset(p));
