@@ -102,6 +102,10 @@ function eventCases(d: Dataset): Array<[string, EventsQuery]> {
       { ...base, events, metric: 'count', breakdown: prop, tz: 'America/New_York', interval: 'day' },
     ],
     [
+      'weekly count by a property in UTC, top 2 and other (whole days tallied per value)',
+      { ...base, events, metric: 'count', breakdown: prop, top: 2, interval: 'week', tz: 'UTC' },
+    ],
+    [
       'uniques for a segment',
       { ...base, events, metric: 'uniques', users: d.events.slice(0, 400).map((e) => e.distinct_id) },
     ],
