@@ -59,21 +59,29 @@ export const OTHER = '\u0000other';
 /** Users are buffered per bucket and added to bitmaps in bulk: one native call per batch, not per row. */
 const USER_BATCH = 1 << 16;
 const GROUP_CACHE_MASK = 63;
+/** Stands in for the bitmaps of a query that counts no users: always empty, never written. */
+const NO_USERS = new RoaringBitmap32();
 
+/**
+ * Per bucket: count, sum and n, and distinct users only when the query needs them: bitmaps
+ * carry native memory, and creating hundreds per query for a count made V8 start major GCs
+ * that stalled the scan.
+ */
 class Accumulator {
   readonly counts: number[];
   readonly sums: number[];
   readonly ns: number[];
   readonly users: RoaringBitmap32[];
-  readonly all = new RoaringBitmap32();
+  readonly all: RoaringBitmap32;
   private readonly pending: Array<Growable<Uint32Array>>;
 
-  constructor(buckets: number) {
+  constructor(buckets: number, withUsers: boolean) {
     this.counts = new Array(buckets).fill(0);
     this.sums = new Array(buckets).fill(0);
     this.ns = new Array(buckets).fill(0);
-    this.users = Array.from({ length: buckets }, () => new RoaringBitmap32());
-    this.pending = Array.from({ length: buckets }, () => u32(64));
+    this.all = withUsers ? new RoaringBitmap32() : NO_USERS;
+    this.users = Array.from({ length: buckets }, () => (withUsers ? new RoaringBitmap32() : NO_USERS));
+    this.pending = withUsers ? Array.from({ length: buckets }, () => u32(64)) : [];
   }
 
   addUser(bucket: number, user: number): void {
@@ -92,7 +100,7 @@ class Accumulator {
   }
 
   partial(series: number, key: string, value: PropValue): SeriesPartial {
-    for (let b = 0; b < this.counts.length; b++) this.flush(b);
+    for (let b = 0; b < this.pending.length; b++) this.flush(b);
     const points: number[] = [];
     const total = [0, this.all.size, 0, 0];
     for (let b = 0; b < this.counts.length; b++) {
@@ -135,7 +143,7 @@ export function eventsPartial(index: ProjectIndex, q: EventsQuery): SeriesPartia
     const accFor = (key: string, value: PropValue): Accumulator => {
       let entry = accs.get(key);
       if (!entry) {
-        entry = { acc: new Accumulator(starts.length), value };
+        entry = { acc: new Accumulator(starts.length, needUsers), value };
         accs.set(key, entry);
       }
       return entry.acc;
