@@ -1,4 +1,4 @@
-import { ANON_ID_PROPERTY, IDENTIFY_EVENT, type PropValue, type WeftEvent } from '@weft/core';
+import type { PropValue, WeftEvent } from '@weft/core';
 import type { ClickHouse } from './client.js';
 
 /** Type markers of prop_types. */
@@ -69,6 +69,7 @@ export function eventRow(e: WeftEvent): EventRow {
   };
 }
 
+/** A row of `identities`: a distinct id and its person as the index resolves it (see person-rows.ts). */
 export interface IdentityRow {
   project: string;
   distinct_id: string;
@@ -76,27 +77,15 @@ export interface IdentityRow {
   version: number;
 }
 
-/** The anonymous id -> login id links that `$identify` events carry. */
-export function identityRows(events: readonly WeftEvent[]): IdentityRow[] {
-  const links: IdentityRow[] = [];
-  for (const e of events) {
-    const anon = e.properties[ANON_ID_PROPERTY];
-    if (e.event !== IDENTIFY_EVENT || typeof anon !== 'string' || anon === e.distinct_id) continue;
-    links.push({ project: e.project, distinct_id: anon, person: e.distinct_id, version: e.time });
-  }
-  return links;
-}
-
 const BATCH = 50_000;
 
 /**
- * Inserts events into `events` in large batches, and the links of `$identify` events into
- * `identities`. Safe to repeat: replayed rows collapse on merge (see the migration).
+ * Inserts events into `events` in large batches. Safe to repeat: replayed rows collapse on
+ * merge (see the migration). Persons come from the index that applied the same events
+ * (person-rows.ts), since only it resolves chains of identifies.
  */
 export async function insertEvents(ch: ClickHouse, events: readonly WeftEvent[]): Promise<void> {
   for (let i = 0; i < events.length; i += BATCH) {
-    const batch = events.slice(i, i + BATCH);
-    await ch.insert('events', batch.map(eventRow));
-    await ch.insert('identities', identityRows(batch));
+    await ch.insert('events', events.slice(i, i + BATCH).map(eventRow));
   }
 }

@@ -47,7 +47,9 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 2,
     name: 'identities',
     statements: [
-      // distinct id -> person (its login id) from $identify events; the latest version wins.
+      // distinct id -> person (the canonical id the index resolved it to, chains of identifies
+      // followed), re-written for every id of a person when it changes; the latest version wins.
+      // Rows written before the index mapping (one $identify link each) keep working, outranked.
       `CREATE TABLE IF NOT EXISTS {db}.identities (
         project String,
         distinct_id String,

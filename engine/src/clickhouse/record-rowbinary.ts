@@ -1,4 +1,3 @@
-import { ANON_ID_PROPERTY, IDENTIFY_EVENT } from '@weft/core';
 import {
   type EventRecord,
   NONE,
@@ -7,7 +6,6 @@ import {
   PROP_STRING,
   PROP_TRUE,
 } from '../bus/event-codec.js';
-import type { IdentityRow } from './insert.js';
 import { PROP_NUMBER as CH_NUMBER, PROP_STRING as CH_STRING, PROP_BOOLEAN, PROP_NULL } from './insert.js';
 
 /** Columns of `events` in the order `recordRowBinary` writes them (`time` is materialized). */
@@ -113,15 +111,14 @@ let slotString = new Uint32Array(64);
 /**
  * The record's events as RowBinary rows of the `events` table: strings are copied as bytes
  * from the record's string table, numbers written as they are, so neither Node nor
- * ClickHouse parses text. Also returns the identity links the `$identify` events carry.
+ * ClickHouse parses text.
  */
-export function recordRowBinary(rec: EventRecord): { rows: Buffer; links: IdentityRow[] } {
+export function recordRowBinary(rec: EventRecord): Buffer {
   const b = rec.buf;
   const strings = rec.strings;
   const str = (i: number) => writer.bytes(b, strings.byteStart(i), strings.byteEnd(i));
   const optionalString = (i: number) => (i === NONE ? writer.bytes(EMPTY, 0, 0) : str(i));
   const projectIdx = b.readUInt32LE(1);
-  const links: IdentityRow[] = [];
   let p = rec.bodyAt;
   for (let e = 0; e < rec.count; e++) {
     const time = b.readDoubleLE(p);
@@ -156,14 +153,6 @@ export function recordRowBinary(rec: EventRecord): { rows: Buffer; links: Identi
         if (name === '$url') url = v;
         else if (name === '$path') path = v;
         else if (name === '$el_selector') selector = v;
-        else if (name === ANON_ID_PROPERTY && v !== who && strings.get(event) === IDENTIFY_EVENT) {
-          links.push({
-            project: rec.project,
-            distinct_id: strings.get(v),
-            person: strings.get(who),
-            version: time,
-          });
-        }
       } else if (type === PROP_NUMBER) {
         const num = b.readDoubleLE(q);
         q += 8;
@@ -215,5 +204,5 @@ export function recordRowBinary(rec: EventRecord): { rows: Buffer; links: Identi
     for (let k = 0; k < count; k++) writer.f64(slotType[k] === PROP_NUMBER ? slotNumber[k]! : 0);
     p = rec.skipProps(rec.skipProps(q));
   }
-  return { rows: writer.take(), links };
+  return writer.take();
 }

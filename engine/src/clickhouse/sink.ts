@@ -18,14 +18,15 @@ interface Chunk {
 
 /**
  * The ClickHouse side of one Kafka partition's consumer: gathers rows (RowBinary, written
- * straight from the records) from what the shard applies, inserts them in large batches (one
- * insert in flight, bounded so progress is steady), and tracks the offset below which
- * everything is in ClickHouse — half of what may be committed. Failed inserts are retried
- * until they succeed; replayed rows collapse on merge.
+ * straight from the records) from what the shard applies, and the `identities` rows of the
+ * persons those records changed, inserts them in large batches (one insert in flight,
+ * bounded so progress is steady), and tracks the offset below which everything is in
+ * ClickHouse — half of what may be committed. Failed inserts are retried until they
+ * succeed; replayed rows collapse on merge.
  */
 export class ClickHouseSink {
   private chunks: Chunk[] = [];
-  private links: IdentityRow[] = [];
+  private persons: IdentityRow[] = [];
   private rows = 0;
   /** Offset just past the last record handed to `add`. */
   private seen = 0;
@@ -49,14 +50,16 @@ export class ClickHouseSink {
     return this.rows;
   }
 
-  /** The record ending at `end` is applied; its events (if given) belong in ClickHouse. */
-  add(end: number, record: EventRecord | undefined): void {
+  /**
+   * The record ending at `end` is applied; its events (if given) and the mapping rows of the
+   * persons it changed (if any) belong in ClickHouse.
+   */
+  add(end: number, record: EventRecord | undefined, persons?: readonly IdentityRow[]): void {
     if (record && record.count > 0) {
-      const { rows, links } = recordRowBinary(record);
-      this.chunks.push({ bytes: rows, rows: record.count, end });
+      this.chunks.push({ bytes: recordRowBinary(record), rows: record.count, end });
       this.rows += record.count;
-      for (const l of links) this.links.push(l);
     }
+    if (persons) for (const p of persons) this.persons.push(p);
     this.seen = end;
     if (this.rows >= FLUSH_ROWS && !this.inFlight) this.start();
     else this.timer ??= setTimeout(() => this.start(), FLUSH_MS);
@@ -72,10 +75,10 @@ export class ClickHouseSink {
     const chunks = this.chunks.splice(0, take);
     // All gathered: everything seen is covered (records with no rows too); else up to the last chunk.
     const upTo = this.chunks.length === 0 ? this.seen : chunks[chunks.length - 1]!.end;
-    const links = this.links;
-    this.links = [];
+    const persons = this.persons;
+    this.persons = [];
     this.rows -= rows;
-    this.inFlight = this.insert(chunks, links)
+    this.inFlight = this.insert(chunks, persons)
       .then(
         () => {
           this.lastError = '';
@@ -87,7 +90,7 @@ export class ClickHouseSink {
         (err: Error) => {
           // Keep the rows (ahead of newer ones) and try again: nothing is committed past them.
           this.chunks = chunks.concat(this.chunks);
-          this.links = links.concat(this.links);
+          this.persons = persons.concat(this.persons);
           this.rows += rows;
           if (err.message !== this.lastError)
             console.error(`weft: ClickHouse insert failed, retrying: ${err.message}`);
@@ -97,18 +100,19 @@ export class ClickHouseSink {
       )
       .finally(() => {
         this.inFlight = undefined;
-        if (this.rows > 0 || this.seen > this.durable) this.timer ??= setTimeout(() => this.start(), 0);
+        if (this.rows > 0 || this.persons.length > 0 || this.seen > this.durable)
+          this.timer ??= setTimeout(() => this.start(), 0);
       });
   }
 
-  private async insert(chunks: Chunk[], links: IdentityRow[]): Promise<void> {
+  private async insert(chunks: Chunk[], persons: IdentityRow[]): Promise<void> {
     if (chunks.length > 0)
       await this.ch.insertRowBinary(
         'events',
         ROW_COLUMNS,
         chunks.map((c) => c.bytes),
       );
-    if (links.length > 0) await this.ch.insert('identities', links);
+    if (persons.length > 0) await this.ch.insert('identities', persons);
   }
 
   /**
@@ -117,7 +121,10 @@ export class ClickHouseSink {
    */
   async drain(deadlineMs: number): Promise<void> {
     const until = Date.now() + deadlineMs;
-    while ((this.inFlight || this.rows > 0 || this.seen > this.durable) && Date.now() < until) {
+    while (
+      (this.inFlight || this.rows > 0 || this.persons.length > 0 || this.seen > this.durable) &&
+      Date.now() < until
+    ) {
       if (!this.inFlight) this.start();
       await this.inFlight;
     }

@@ -82,10 +82,10 @@ export function rangeSql(project: string, from: number, to: number): string {
 
 /**
  * Events with the person each belongs to (FINAL: a replayed event — at-least-once delivery
- * from Kafka, a retried import — counts once even before ClickHouse merges its copies): `identities` (from `$identify` events) links an
- * anonymous id to its login id, and the person is the login id, else the distinct id. One
- * hop: the index also follows later merges of one login into another, which a sink that
- * knows them writes here as new links.
+ * from Kafka, a retried import — counts once even before ClickHouse merges its copies).
+ * `identities` holds the index's resolved mapping, every id of a person -> its canonical id
+ * (chains of identifies and merges followed, re-written when the person changes), so one
+ * join finds the person; an id without a row is its own person.
  */
 export function eventsSource(ch: ClickHouse, project: string): string {
   return `${ch.table('events')} FINAL ANY LEFT JOIN (

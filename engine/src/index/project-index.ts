@@ -31,6 +31,8 @@ export interface PendingChanges {
   remaps: Array<[number, number]>;
   evicted: number[];
   profiles: Set<number>;
+  /** Users whose canonical id changed (a login id named an existing anonymous user). */
+  renamed: Set<number>;
 }
 
 const NO_SESSION = ValueTable.NULL;
@@ -59,6 +61,13 @@ export class ProjectIndex {
   readonly ids = new Map<string, number>();
   /** user number -> its canonical (latest login) distinct id; '' for a freed number. */
   readonly names: string[] = [];
+  /**
+   * Users whose distinct ids or canonical id changed, collected only while a sink mirrors
+   * the mapping to ClickHouse (it sets this and drains it); undefined otherwise.
+   */
+  personChanges: Set<number> | undefined;
+  /** The distinct ids of every user that has more than one; a user with one is known by its name. */
+  private readonly multiIds = new Map<number, string[]>();
   readonly timelines = new Timelines({
     time: () => this.time.data,
     user: () => this.user.data,
@@ -97,6 +106,7 @@ export class ProjectIndex {
       remaps: [],
       evicted: [],
       profiles: new Set(),
+      renamed: new Set(),
     };
   }
 
@@ -117,6 +127,8 @@ export class ProjectIndex {
   /** Applies events moved here from another shard; their ids were hashed there. */
   applyMoved(distinctId: string, events: readonly StoredEvent[], profile: Properties | undefined): void {
     const user = this.userNumber(distinctId);
+    // The id may have had another person on its old shard: its mapping is re-written from here.
+    this.personChanges?.add(user);
     for (const e of events) {
       if (!this.dedup.add(e.idHi, e.idLo)) continue;
       this.addRow(e.idHi, e.idLo, user, e.event, e.time, e.session_id, e.properties);
@@ -153,6 +165,7 @@ export class ProjectIndex {
     if (u === undefined) {
       this.alias(login, a!);
       this.names[a!] = login;
+      this.pending.renamed.add(a!);
       return a!;
     }
     if (a === undefined) {
@@ -163,9 +176,37 @@ export class ProjectIndex {
     return u;
   }
 
+  /** The distinct ids of `user` (none for a freed number). */
+  idsOf(user: number): readonly string[] {
+    const many = this.multiIds.get(user);
+    if (many) return many;
+    const name = this.names[user];
+    return name ? [name] : [];
+  }
+
+  /** Users with more than one distinct id. */
+  multiIdUsers(): IterableIterator<number> {
+    return this.multiIds.keys();
+  }
+
+  /** Recomputes which users have several ids, after a snapshot load set `ids` directly. */
+  rebuildMultiIds(): void {
+    this.multiIds.clear();
+    for (const [id, n] of this.ids) {
+      if (id === this.names[n]) continue;
+      const list = this.multiIds.get(n);
+      if (list) list.push(id);
+      else this.multiIds.set(n, [this.names[n]!, id]);
+    }
+  }
+
   private alias(distinctId: string, n: number): void {
+    const many = this.multiIds.get(n);
+    if (many) many.push(distinctId);
+    else this.multiIds.set(n, [this.names[n]!, distinctId]);
     this.ids.set(distinctId, n);
     this.pending.newIds.push([distinctId, n]);
+    this.personChanges?.add(n);
   }
 
   /** Folds user `from` into user `to`: rows, bitmaps, timeline, profile and every alias. */
@@ -186,9 +227,13 @@ export class ProjectIndex {
     const fromProfile = this.profiles[from];
     if (fromProfile) this.updateProfile(to, undefined, fromProfile);
     this.profiles[from] = undefined;
-    for (const [id, n] of this.ids) if (n === from) this.ids.set(id, to);
+    const ids = [...this.idsOf(to), ...this.idsOf(from)];
+    for (const id of this.idsOf(from)) this.ids.set(id, to);
+    this.multiIds.set(to, ids);
+    this.multiIds.delete(from);
     this.names[from] = '';
     this.pending.remaps.push([from, to]);
+    this.personChanges?.add(to);
   }
 
   /**
@@ -211,7 +256,8 @@ export class ProjectIndex {
     const profile = this.profiles[n];
     this.timelines.evict(n);
     this.profiles[n] = undefined;
-    for (const [id, m] of this.ids) if (m === n) this.ids.delete(id);
+    for (const id of this.idsOf(n)) this.ids.delete(id);
+    this.multiIds.delete(n);
     this.names[n] = '';
     this.pending.evicted.push(n);
     return { events, profile };

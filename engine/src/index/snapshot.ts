@@ -88,6 +88,14 @@ function deltaTables(index: ProjectIndex): Map<string, Uint8Array> {
     }),
   );
   tables.set('evicted', table({ no: makeVector(Uint32Array.from(p.evicted)) }));
+  const renamed = [...p.renamed];
+  tables.set(
+    'renames',
+    table({
+      no: makeVector(Uint32Array.from(renamed)),
+      name: strings(renamed.map((u) => index.names[u]!)),
+    }),
+  );
   tables.set(
     'profiles',
     table({
@@ -156,7 +164,7 @@ export function writeSnapshot(
     const changed =
       p.fromRow !== index.rowCount ||
       p.fromValue !== index.values.size ||
-      p.newIds.length + p.remaps.length + p.evicted.length + p.profiles.size > 0;
+      p.newIds.length + p.remaps.length + p.evicted.length + p.profiles.size + p.renamed.size > 0;
     if (!changed) continue;
     for (const [name, bytes] of deltaTables(index)) entries.set(`${index.project}\u0000${name}`, bytes);
     written.push(index);
@@ -224,6 +232,14 @@ function applyDelta(index: ProjectIndex, tables: Map<string, Table>, evicted: Se
     if (index.names[n] === '' || !index.ids.has(index.names[n]!)) index.names[n] = idNames[i]!;
     index.ids.set(idNames[i]!, n);
   }
+  // Canonical ids that changed after the user's first id (absent from older snapshots). Before
+  // merges and evictions: a user renamed and then merged away in one delta ends nameless.
+  const renames = tables.get('renames');
+  if (renames) {
+    const renamedNos = column(renames, 'no');
+    const renamedTo = stringColumn(renames, 'name');
+    for (let i = 0; i < renamedNos.length; i++) index.names[renamedNos[i]!] = renamedTo[i]!;
+  }
   const rows = tables.get('rows')!;
   const pool = column(tables.get('props')!, 'pair');
   index.time.pushAll(column(rows, 'time'));
@@ -276,5 +292,6 @@ function rebuildDerived(index: ProjectIndex, evicted: Set<number>): void {
   }
   // One sort of all rows by (user, time) builds every timeline at once.
   index.timelines.seal();
+  index.rebuildMultiIds();
   index.pending = index.freshPending();
 }

@@ -3,6 +3,7 @@ import { Unpackr } from 'msgpackr';
 import { EventEncoder, EventRecord, RECORD_EVENTS } from '../bus/event-codec.js';
 import { checkRecord } from '../bus/record-check.js';
 import type { ClickHouse } from '../clickhouse/client.js';
+import type { IdentityRow } from '../clickhouse/insert.js';
 import { ClickHouseSink } from '../clickhouse/sink.js';
 import { hashEventId, projectSeeds } from '../index/dedup-table.js';
 import type { BusRecord } from '../workers/protocol.js';
@@ -24,6 +25,10 @@ export interface IntakeShard {
   applied(end: number): void;
   /** Offset the latest snapshot covers. */
   snapshotOffset(): number;
+  /** The index's whole person mapping (identities rows). */
+  allPersons(): IdentityRow[];
+  /** Mapping rows of the persons changed since the last call, if any (collected when ClickHouse is set). */
+  takePersons(): IdentityRow[] | undefined;
 }
 
 const unpackr = new Unpackr({ useRecords: true });
@@ -47,8 +52,9 @@ function controlProblem(payload: Uint8Array): string | undefined {
  * port with their offsets. Each is checked (unreadable records and unusable events go to
  * the dead-letter topic, the rest carry on), applied to the index unless the snapshot
  * already holds it, and handed to ClickHouse unless it is below the committed offset (then
- * it is there already). Progress flows back so the consumer commits min(index snapshot,
- * ClickHouse) offsets and throttles itself.
+ * it is there already), together with the index's mapping of the persons it changed.
+ * Progress flows back so the consumer commits min(index snapshot, ClickHouse) offsets and
+ * throttles itself.
  */
 export class PartitionIntake {
   private sink: ClickHouseSink | undefined;
@@ -73,7 +79,12 @@ export class PartitionIntake {
   private onMessage(msg: FeedToShard): void {
     if (msg.type === 'start') {
       this.chFrom = msg.chFrom;
-      if (this.clickhouse) this.sink = new ClickHouseSink(this.clickhouse, msg.chFrom, () => this.report());
+      if (this.clickhouse) {
+        this.sink = new ClickHouseSink(this.clickhouse, msg.chFrom, () => this.report());
+        // Records in [chFrom, indexFrom) reach ClickHouse without being applied again: the
+        // persons they changed are in the loaded index, maybe not yet in ClickHouse.
+        if (msg.chFrom < this.shard.indexFrom) this.sink.add(msg.chFrom, undefined, this.shard.allPersons());
+      }
       return;
     }
     this.lastRecordAt = Date.now();
@@ -112,8 +123,9 @@ export class PartitionIntake {
       const problem = controlProblem(payload);
       if (problem) this.dead(offset, problem, payload);
       else if (offset >= this.shard.indexFrom) this.shard.apply(payload);
-      // Moved history is in ClickHouse already, under the event ids it first came with.
-      this.sink?.add(end, undefined);
+      // Moved history is in ClickHouse already, under the event ids it first came with; the
+      // person it joined here is not.
+      this.sink?.add(end, undefined, this.personsOf(offset));
       return;
     }
     let good = payload;
@@ -134,7 +146,14 @@ export class PartitionIntake {
       good = encoder.encode(project, kept, hashes);
     }
     if (offset >= this.shard.indexFrom) this.shard.apply(good);
-    this.sink?.add(end, offset >= this.chFrom ? new EventRecord(good) : undefined);
+    this.sink?.add(end, offset >= this.chFrom ? new EventRecord(good) : undefined, this.personsOf(offset));
+  }
+
+  /** The persons the record at `offset` changed, unless ClickHouse has them (below chFrom). */
+  private personsOf(offset: number): IdentityRow[] | undefined {
+    if (!this.sink) return undefined;
+    const rows = this.shard.takePersons();
+    return offset >= this.chFrom ? rows : undefined;
   }
 
   private dead(offset: number, reason: string, payload: Uint8Array | string): void {

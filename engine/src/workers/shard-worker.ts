@@ -4,6 +4,8 @@ import { partitionPath } from '../bus/embedded-bus.js';
 import { EventRecord, RECORD_EVENTS } from '../bus/event-codec.js';
 import { replayPartition } from '../bus/partition-log.js';
 import { ClickHouse } from '../clickhouse/client.js';
+import type { IdentityRow } from '../clickhouse/insert.js';
+import { allPersonRows, takePersonRows } from '../clickhouse/person-rows.js';
 import { applyRecord, setApplyObserver } from '../index/apply-record.js';
 import { ProjectIndex } from '../index/project-index.js';
 import { loadSnapshot, type Manifest, readManifest, writeSnapshot } from '../index/snapshot.js';
@@ -45,6 +47,9 @@ const unpackr = new Unpackr({ useRecords: true });
 
 let manifest: Manifest = readManifest(dir);
 const projects: Map<string, ProjectIndex> = loadSnapshot(dir, manifest);
+/** Kafka with ClickHouse: the index's person mapping is mirrored to `identities` as it changes. */
+const mirrorPersons = data.source === 'kafka' && data.clickhouse !== undefined;
+if (mirrorPersons) for (const index of projects.values()) index.personChanges = new Set();
 let applied = manifest.appliedOffset;
 /** Moves handed to main whose arrival on the target partition is not yet confirmed. */
 let unconfirmedMoves = 0;
@@ -58,6 +63,7 @@ function project(name: string): ProjectIndex {
   let index = projects.get(name);
   if (!index) {
     index = new ProjectIndex(name);
+    if (mirrorPersons) index.personChanges = new Set();
     projects.set(name, index);
   }
   return index;
@@ -225,6 +231,16 @@ function kafkaIntake(): PartitionIntake {
       apply,
       applied: setApplied,
       snapshotOffset: () => manifest.appliedOffset,
+      allPersons: () => {
+        const out: IdentityRow[] = [];
+        for (const index of projects.values()) allPersonRows(index, out);
+        return out;
+      },
+      takePersons: () => {
+        let out: IdentityRow[] | undefined;
+        for (const index of projects.values()) out = takePersonRows(index, out);
+        return out;
+      },
     },
     data.ingestPort,
     data.clickhouse ? new ClickHouse(data.clickhouse) : undefined,

@@ -63,8 +63,8 @@ let ch: ClickHouse;
 beforeAll(async () => {
   ch = await freshDatabase('weft_test_analyses');
   for (const d of datasets) {
-    await loadClickHouse(ch, d.events);
     d.indexes = shardIndexes(d.events, d.project, 3);
+    await loadClickHouse(ch, d.events, d.indexes);
   }
 });
 afterAll(async () => {

@@ -4,6 +4,7 @@ import { type Properties, parseTime, prng, shardOf, type WeftEvent } from '@weft
 import { ClickHouse } from '../../src/clickhouse/client.js';
 import { insertEvents } from '../../src/clickhouse/insert.js';
 import { migrate } from '../../src/clickhouse/migrations.js';
+import { allPersonRows } from '../../src/clickhouse/person-rows.js';
 import { ProjectIndex } from '../../src/index/project-index.js';
 import {
   type EventsQuery,
@@ -193,28 +194,46 @@ export function generatedEvents(project: string): WeftEvent[] {
 }
 
 /**
- * The index of `events` split over `shards` shards, as the server holds it once identity
- * moves are done: an anonymous id's events live on its login id's shard.
+ * `events` split over `shards` shards as the server holds them once identity moves are done:
+ * every id's events live on the shard of the last login id its chain of identifies leads to.
  */
-export function shardIndexes(events: readonly WeftEvent[], project: string, shards: number): ProjectIndex[] {
-  const indexes = Array.from({ length: shards }, () => new ProjectIndex(project));
+export function shardEvents(events: readonly WeftEvent[], project: string, shards: number): WeftEvent[][] {
   const login = new Map<string, string>();
   for (const e of events) {
     const anon = e.properties.$anon_distinct_id;
-    if (e.event === '$identify' && typeof anon === 'string') login.set(anon, e.distinct_id);
+    if (e.event === '$identify' && typeof anon === 'string' && anon !== e.distinct_id)
+      login.set(anon, e.distinct_id);
   }
-  const parts: WeftEvent[][] = indexes.map(() => []);
-  for (const e of events) {
-    parts[shardOf(project, login.get(e.distinct_id) ?? e.distinct_id, shards)]!.push(e);
-  }
-  parts.forEach((p, i) => {
-    indexes[i]!.applyEvents(p);
-  });
-  return indexes;
+  const last = (id: string): string => {
+    let at = id;
+    for (let hops = 0; hops < login.size && login.has(at); hops++) at = login.get(at)!;
+    return at;
+  };
+  const parts: WeftEvent[][] = Array.from({ length: shards }, () => []);
+  for (const e of events) parts[shardOf(project, last(e.distinct_id), shards)]!.push(e);
+  return parts;
 }
 
-export async function loadClickHouse(ch: ClickHouse, events: readonly WeftEvent[]): Promise<void> {
+/** The index of `events` split over `shards` shards (see shardEvents). */
+export function shardIndexes(events: readonly WeftEvent[], project: string, shards: number): ProjectIndex[] {
+  return shardEvents(events, project, shards).map((part) => {
+    const index = new ProjectIndex(project);
+    index.applyEvents(part);
+    return index;
+  });
+}
+
+/** ClickHouse holding `events` and, as a sink writes it, the person mapping of the index that applied them. */
+export async function loadClickHouse(
+  ch: ClickHouse,
+  events: readonly WeftEvent[],
+  indexes: readonly ProjectIndex[],
+): Promise<void> {
   await insertEvents(ch, events);
+  await ch.insert(
+    'identities',
+    indexes.flatMap((index) => allPersonRows(index)),
+  );
 }
 
 // The index side of each analysis, as the routes run it over shards.

@@ -51,8 +51,8 @@ let ch: ClickHouse;
 beforeAll(async () => {
   ch = await freshDatabase('weft_test_reference');
   for (const d of datasets) {
-    await loadClickHouse(ch, d.events);
     d.indexes = shardIndexes(d.events, d.project, 2);
+    await loadClickHouse(ch, d.events, d.indexes);
   }
 });
 afterAll(async () => {

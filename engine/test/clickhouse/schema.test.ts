@@ -36,9 +36,6 @@ describe('ClickHouse schema', () => {
   it('stores hot columns, typed property arrays and ms time; event_id is unique after merges', async () => {
     await insertEvents(ch, [ev('a'), ev('b', { session_id: 's' })]);
     await insertEvents(ch, [ev('a')]);
-    await insertEvents(ch, [
-      ev('c', { event: '$identify', distinct_id: 'login', properties: { $anon_distinct_id: 'u1' } }),
-    ]);
     await ch.command(`OPTIMIZE TABLE ${ch.table('events')} FINAL`);
     const rows = await ch.rows<Record<string, unknown>>(
       `SELECT event_id, time_ms, toString(time) AS t, session_id, url, x, y, el_selector, prop_keys, prop_values, prop_types, prop_numbers
@@ -59,9 +56,5 @@ describe('ClickHouse schema', () => {
       prop_numbers: [0, 10.5, 0, 0, 0, 3],
     });
     expect(rows[1]!.session_id).toBe('s');
-    const links = await ch.rows<{ distinct_id: string; person: string }>(
-      `SELECT distinct_id, person FROM ${ch.table('identities')} FINAL`,
-    );
-    expect(links).toEqual([{ distinct_id: 'u1', person: 'login' }]);
   });
 });

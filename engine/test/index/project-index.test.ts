@@ -68,6 +68,29 @@ describe('ProjectIndex', () => {
     }
   });
 
+  it('knows every id of a person and which persons changed, through renames, merges and evictions', () => {
+    const idx = new ProjectIndex('p');
+    idx.personChanges = new Set();
+    idx.applyEvents([ev('a', 'view', 1), ev('c', 'view', 2), ev('lone', 'view', 3)]);
+    expect(idx.personChanges.size).toBe(0);
+    idx.applyEvents([ev('b', '$identify', 4, { $anon_distinct_id: 'a' })]);
+    const ab = idx.ids.get('a')!;
+    expect([idx.names[ab], [...idx.idsOf(ab)]]).toEqual(['b', ['a', 'b']]);
+    expect([...idx.personChanges]).toEqual([ab]);
+    idx.personChanges.clear();
+    // c has events: a and b merge into it.
+    idx.applyEvents([ev('c', '$identify', 5, { $anon_distinct_id: 'b' })]);
+    const c = idx.ids.get('c')!;
+    expect([idx.ids.get('a'), idx.names[c], [...idx.idsOf(c)].sort()]).toEqual([c, 'c', ['a', 'b', 'c']]);
+    expect(idx.idsOf(ab)).toEqual([]);
+    expect([...idx.personChanges]).toEqual([c]);
+    expect([...idx.multiIdUsers()]).toEqual([c]);
+    expect(idx.idsOf(idx.ids.get('lone')!)).toEqual(['lone']);
+    idx.evict('b');
+    expect(['a', 'b', 'c'].map((id) => idx.ids.get(id))).toEqual([undefined, undefined, undefined]);
+    expect([...idx.multiIdUsers()]).toEqual([]);
+  });
+
   it('evicts a user: rows leave bitmaps and timelines and come back as stored events', () => {
     const idx = new ProjectIndex('p');
     idx.applyEvents([ev('anon', 'view', 10, { a: 1 }), ev('anon', 'click', 20), ev('other', 'view', 30)]);

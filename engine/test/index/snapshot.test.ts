@@ -29,6 +29,8 @@ function view(idx: ProjectIndex) {
   return users.map((id) => ({
     id,
     no: idx.ids.get(id),
+    person: idx.names[idx.ids.get(id)!],
+    ids: [...idx.idsOf(idx.ids.get(id)!)].sort(),
     timeline: idx.timeline(id),
     profile: idx.profile(id),
   }));
@@ -64,5 +66,31 @@ describe('snapshots', () => {
     expect(views.get(0)!.users.toArray()).toEqual([loaded.ids.get('b')]);
     // A loaded index keeps deduplicating the events it already holds.
     expect(loaded.applyEvents([ev('c', 'buy', 2000, { event_id: 'e3' })])).toBe(0);
+  });
+
+  it('keep a chain of identifies: every id, and the last login as the person', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'weft-snap-'));
+    dirs.push(dir);
+    const idx = new ProjectIndex('p');
+    idx.applyEvents([
+      ev('anon', 'view', 1000),
+      ev('b', '$identify', 2000, { properties: { $anon_distinct_id: 'anon' } }),
+    ]);
+    let manifest = writeSnapshot(dir, [idx], readManifest(dir), 10);
+    // c is new: the person is renamed from b to c. Then d (with events) absorbs it.
+    idx.applyEvents([
+      ev('c', '$identify', 3000, { properties: { $anon_distinct_id: 'b' } }),
+      ev('d', 'view', 3500),
+      ev('d', '$identify', 4000, { properties: { $anon_distinct_id: 'c' } }),
+      ev('e', 'view', 5000),
+      ev('f', '$identify', 6000, { properties: { $anon_distinct_id: 'e' } }),
+    ]);
+    manifest = writeSnapshot(dir, [idx], manifest, 20);
+    expect(idx.names[idx.ids.get('anon')!]).toBe('d');
+    expect(idx.names[idx.ids.get('e')!]).toBe('f');
+
+    const loaded = loadSnapshot(dir, manifest).get('p')!;
+    expect(view(loaded)).toEqual(view(idx));
+    expect([...loaded.multiIdUsers()].sort()).toEqual([...idx.multiIdUsers()].sort());
   });
 });
