@@ -22,9 +22,10 @@ import {
 /**
  * Per person: the level of the best chain and its steps' gaps, computed with arrays so it
  * is exact to the millisecond for any range (windowFunnel on 18.16 takes only DateTime or
- * UInt32, and keeps times as Int32). Events are ordered as on the index: time, lowest then
- * highest matched step, then event id; from each first-step event the chain takes the
- * earliest next match within the window; the earliest start of the best level wins.
+ * UInt32, and keeps times as Int32). Events are ordered as on the index (funnel-chain.ts):
+ * time, lowest then highest matched step, step mask, then the breakdown value as (type,
+ * number, text); from each first-step event the chain takes the earliest next match within
+ * the window; the earliest start of the best level wins.
  */
 function chainSql(ch: ClickHouse, project: string, q: FunnelQuery): string {
   const n = q.steps.length;
@@ -37,11 +38,11 @@ function chainSql(ch: ClickHouse, project: string, q: FunnelQuery): string {
     .join(', ')}, 0)`;
   const bd = q.breakdown === undefined ? null : propValueSql(q.breakdown);
   const names = [...new Set(q.steps.map((s) => s.event))];
-  const inner = `SELECT ${PERSON} AS person, time_ms AS t, ${mask} AS mask, ${lo} AS lo, ${hi} AS hi, event_id,
+  const inner = `SELECT ${PERSON} AS person, time_ms AS t, ${mask} AS mask, ${lo} AS lo, ${hi} AS hi,
       ${bd ? bd.type : PROP_NULL} AS bt, ${bd ? bd.text : "''"} AS bx, ${bd ? bd.number : '0'} AS bn
     FROM ${eventsSource(ch, project)}
     WHERE ${rangeSql(project, q.from, q.to)} AND event IN (${names.map(str).join(', ')}) AND ${segmentSql(ch, project, q.users)} AND mask > 0`;
-  const perPerson = `SELECT person, arraySort(e -> (e.1, e.3, e.4, e.5), groupArray((t, mask, lo, hi, event_id, bt, bx, bn))) AS ev
+  const perPerson = `SELECT person, arraySort(e -> (e.1, e.3, e.4, e.2, e.5, e.7, e.6), groupArray((t, mask, lo, hi, bt, bx, bn))) AS ev
     FROM (${inner}) GROUP BY person`;
   const w = Math.floor(q.window);
   const cols = ['arrayMap(e -> e.1, ev) AS ts', 'arrayMap(e -> e.2, ev) AS ms', 'arrayEnumerate(ev) AS idx'];
@@ -61,9 +62,9 @@ function chainSql(ch: ClickHouse, project: string, q: FunnelQuery): string {
   for (let k = 1; k <= n; k++) cols.push(`p${k}[best] AS s${k}`);
   for (let k = 2; k <= n; k++) cols.push(`if(level >= ${k}, ts[s${k}] - ts[s${k - 1}], 0) AS g${k}`);
   cols.push(
-    'tupleElement(ev[s1], 6) AS bt',
-    'tupleElement(ev[s1], 7) AS bx',
-    'tupleElement(ev[s1], 8) AS bn',
+    'tupleElement(ev[s1], 5) AS bt',
+    'tupleElement(ev[s1], 6) AS bx',
+    'tupleElement(ev[s1], 7) AS bn',
   );
   return `SELECT person, ${cols.join(',\n    ')} FROM (${perPerson})`;
 }

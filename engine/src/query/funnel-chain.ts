@@ -1,6 +1,8 @@
+import type { PropValue } from '@weft/core';
 import { f64, i32, u32 } from '../index/growable.js';
 import type { ProjectIndex } from '../index/project-index.js';
 import { TimelineBuffer } from '../index/timelines.js';
+import { ValueTable } from '../index/value-table.js';
 import type { CompiledSpec } from './step.js';
 
 const LUT_MASK = 63;
@@ -18,10 +20,12 @@ export interface Chain {
  * Finds a user's funnel chain (DESIGN §5, ClickHouse windowFunnel semantics): the most steps
  * s1..sk matched by distinct events with t1 <= ... <= tk <= t1 + window inside [from, to).
  * Events are ordered by time; equal times by their lowest then highest matched step (so a
- * tie never blocks a conversion and one event is never two steps), then by row. Among
- * starts reaching the best level, the earliest wins; from a start each next step takes the
- * earliest event after the previous one, which is optimal for a fixed start. Reuses its
- * buffers across users; one instance per query.
+ * tie never blocks a conversion and one event is never two steps), then by the set of steps
+ * they match (as a mask), then by the breakdown property's value (see compareValues) — all
+ * things the SQL sees too, so both pick the same chain; events still tied cannot change the
+ * answer. Among starts reaching the best level, the earliest wins; from a start each next
+ * step takes the earliest event after the previous one, which is optimal for a fixed start.
+ * Reuses its buffers across users; one instance per query.
  */
 export class FunnelChainFinder {
   private readonly timeline = new TimelineBuffer();
@@ -41,6 +45,8 @@ export class FunnelChainFinder {
     private readonly window: number,
     private readonly from: number,
     private readonly to: number,
+    /** Value id of the breakdown property's key, or -1 without a breakdown. */
+    private readonly breakdownKey = -1,
   ) {
     this.chain = { level: 0, times: new Float64Array(steps.length), rows: new Uint32Array(steps.length) };
     steps.forEach((s, k) => {
@@ -145,12 +151,14 @@ export class FunnelChainFinder {
     return m;
   }
 
-  /** Within runs of equal times, orders events by (lowest step, highest step, row). */
+  /** Within runs of equal times, orders events by (lowest step, highest step, mask, breakdown value, row). */
   private orderTies(): void {
     const m = this.mRow.length;
     const times = this.mTime.data;
     const rows = this.mRow.data;
     const masks = this.mMask.data;
+    const byValue = (a: number, b: number): number =>
+      this.breakdownKey < 0 ? 0 : compareValues(this.breakdownValue(a), this.breakdownValue(b));
     let i = 0;
     while (i < m) {
       let j = i + 1;
@@ -158,7 +166,7 @@ export class FunnelChainFinder {
       if (j - i > 1) {
         const run: Array<[number, number]> = [];
         for (let k = i; k < j; k++) run.push([rows[k]!, masks[k]!]);
-        run.sort((a, b) => tieKey(a[1]) - tieKey(b[1]) || a[0] - b[0]);
+        run.sort((a, b) => tieKey(a[1]) - tieKey(b[1]) || a[1] - b[1] || byValue(a[0], b[0]) || a[0] - b[0]);
         for (let k = i; k < j; k++) {
           rows[k] = run[k - i]![0];
           masks[k] = run[k - i]![1];
@@ -166,6 +174,12 @@ export class FunnelChainFinder {
       }
       i = j;
     }
+  }
+
+  /** The breakdown property of `row`; absent reads as null, as in SQL. */
+  private breakdownValue(row: number): PropValue {
+    const vid = this.index.propValueId(row, this.breakdownKey);
+    return vid <= ValueTable.NULL ? null : this.index.values.get(vid);
   }
 
   /** next[k * (m + 1) + i] = first position >= i whose event matches step k, or -1. */
@@ -189,4 +203,37 @@ export class FunnelChainFinder {
 /** Sort key of a step mask among equal times: lowest matched step, then highest. */
 function tieKey(mask: number): number {
   return (31 - Math.clz32(mask & -mask)) * 64 + (31 - Math.clz32(mask));
+}
+
+/** Rank of a value's type, as SQL's type marker: string, number, boolean, null. */
+function typeRank(v: PropValue): number {
+  return typeof v === 'string' ? 0 : typeof v === 'number' ? 1 : typeof v === 'boolean' ? 2 : 3;
+}
+
+/**
+ * The order SQL gives breakdown values (type marker, number, text): strings before numbers
+ * before booleans before null; strings by code point (ClickHouse compares UTF-8 bytes),
+ * numbers numerically, false before true.
+ */
+function compareValues(a: PropValue, b: PropValue): number {
+  const rank = typeRank(a) - typeRank(b);
+  if (rank !== 0) return rank;
+  if (typeof a === 'string') return compareCodePoints(a, b as string);
+  if (typeof a === 'number') return a - (b as number);
+  if (typeof a === 'boolean') return Number(a) - Number(b);
+  return 0;
+}
+
+/** Strings in code point order, which UTF-16 units break for astral characters against U+E000–U+FFFF. */
+function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    const xs = x >= 0xd800 && x <= 0xdfff;
+    if (xs !== (y >= 0xd800 && y <= 0xdfff)) return xs ? 1 : -1;
+    return x - y;
+  }
+  return a.length - b.length;
 }

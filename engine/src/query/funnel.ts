@@ -45,16 +45,21 @@ export interface FunnelResponse {
   breakdowns?: Array<{ breakdown: PropValue; steps: FunnelStepResult[] }>;
 }
 
-/** Users reaching step 1 on this shard (within the segment), and a chain finder for them. */
+/**
+ * Users reaching step 1 on this shard (within the segment), a chain finder for them, and the
+ * breakdown property's key id (-1 without one, or when no event has it).
+ */
 function converters(
   index: ProjectIndex,
   q: FunnelQuery,
-): { first: RoaringBitmap32; finder: FunnelChainFinder } {
+): { first: RoaringBitmap32; finder: FunnelChainFinder; breakdownKey: number } {
   const steps = q.steps.map((s) => compileSpec(index, s));
   const first = matchingUsers(index, steps[0]!, q.from, q.to);
   const segment = segmentUsers(index, q.users);
   if (segment) first.andInPlace(segment);
-  return { first, finder: new FunnelChainFinder(index, steps, q.window, q.from, q.to) };
+  const breakdownKey = q.breakdown === undefined ? -1 : index.values.find(q.breakdown);
+  const finder = new FunnelChainFinder(index, steps, q.window, q.from, q.to, breakdownKey);
+  return { first, finder, breakdownKey };
 }
 
 /** One shard's share of a funnel. */
@@ -69,8 +74,7 @@ export function funnelPartial(index: ProjectIndex, q: FunnelQuery): FunnelGroupP
     }
     return g;
   };
-  const breakdownKey = q.breakdown === undefined ? -1 : index.values.find(q.breakdown);
-  const { first, finder } = converters(index, q);
+  const { first, finder, breakdownKey } = converters(index, q);
   // Users who may reach step 2 need their timelines read; the rest stop at step 1 (unless a
   // breakdown needs their first-step event).
   let evaluate = first;
