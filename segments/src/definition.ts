@@ -122,15 +122,55 @@ export type Segment = SegmentSpec & { id: string; created_at: number; updated_at
 /** A stored segment by id (a static one has no definition), or undefined when unknown. */
 export type SegmentLookup = (id: string) => { definition?: Condition } | undefined;
 
-/** Ids of the segments a definition refers to directly, in tree order, with repeats. */
-export function segmentReferences(cond: Condition): string[] {
-  const ids: string[] = [];
+/**
+ * A defined event: a name that stands for an event with filters (the engine's definitions,
+ * e.g. the `$click`s on one button). `did`/`not_did` naming one count that event with those
+ * filters added, so a definition also covers events that arrived before it was made.
+ */
+export interface DefinedEvent {
+  event: string;
+  where: PropCondition[];
+}
+
+/** The defined event a name stands for, undefined for a plain event name. */
+export type DefinedEventLookup = (name: string) => DefinedEvent | undefined;
+
+/** The segment a rule tag stands for (its members have the tag), undefined for a manual tag. */
+export type RuleLookup = (tag: string) => string | undefined;
+
+type Leaf = Exclude<Condition, { and: Condition[] } | { or: Condition[] } | { not: Condition }>;
+
+function leaves(cond: Condition): Leaf[] {
+  const out: Leaf[] = [];
   const walk = (c: Condition): void => {
     if ('and' in c) c.and.forEach(walk);
     else if ('or' in c) c.or.forEach(walk);
     else if ('not' in c) walk(c.not);
-    else if ('segment' in c) ids.push(c.segment);
+    else out.push(c);
   };
   walk(cond);
+  return out;
+}
+
+/**
+ * Ids of the segments a definition reads directly, in tree order, with repeats: its
+ * `{segment}` leaves and, given `rules`, the segments behind the rule tags it reads.
+ */
+export function segmentReferences(cond: Condition, rules?: RuleLookup): string[] {
+  const ids: string[] = [];
+  for (const leaf of leaves(cond)) {
+    if ('segment' in leaf) ids.push(leaf.segment);
+    else if ('tag' in leaf && rules) {
+      const rule = rules(leaf.tag);
+      if (rule !== undefined) ids.push(rule);
+    }
+  }
   return ids;
+}
+
+/** Event names the `did`/`not_did` leaves of a definition name, in tree order, with repeats. */
+export function eventReferences(cond: Condition): string[] {
+  return leaves(cond).flatMap((leaf) =>
+    'did' in leaf ? [leaf.did] : 'not_did' in leaf ? [leaf.not_did] : [],
+  );
 }

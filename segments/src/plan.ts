@@ -1,5 +1,14 @@
 import { parseTime, type WeftEvent } from '@weft/core';
-import type { Condition, CountCondition, PropCondition, SegmentLookup, Window } from './definition.js';
+import type {
+  BehaviourFields,
+  Condition,
+  CountCondition,
+  DefinedEventLookup,
+  PropCondition,
+  RuleLookup,
+  SegmentLookup,
+  Window,
+} from './definition.js';
 import { parseDuration } from './duration.js';
 
 /**
@@ -68,6 +77,13 @@ export interface CompileOptions {
    * keeps references so a segment follows the maintained membership of the other.
    */
   inline?: boolean;
+  /** Expands `did`/`not_did` of defined events into their event and filters. */
+  events?: DefinedEventLookup;
+  /**
+   * With `inline`, a rule tag becomes its segment (inlined like a reference), so SQL needs no
+   * tag rows for it; without `inline` it stays a tag leaf, which the engine resolves itself.
+   */
+  rules?: RuleLookup;
 }
 
 const ALL: Plan = { kind: 'all' };
@@ -161,10 +177,21 @@ export function compilePlan(cond: Condition, options: CompileOptions = {}): Plan
     if ('or' in c) return or(c.or.map(compile));
     if ('not' in c) return not(compile(c.not));
     if ('prop' in c) return propPlan(c);
-    if ('tag' in c) return c.value === undefined ? { kind: 'tag', tag: c.tag } : { kind: 'tag', ...c };
+    if ('tag' in c) {
+      const rule = options.inline ? options.rules?.(c.tag) : undefined;
+      // A rule tag is held without a value.
+      if (rule !== undefined) return c.value === undefined ? segmentPlan(rule) : NONE;
+      return c.value === undefined ? { kind: 'tag', tag: c.tag } : { kind: 'tag', ...c };
+    }
     if ('segment' in c) return segmentPlan(c.segment);
-    if ('did' in c) return didPlan(c.did, c.where ?? [], planWindow(c.within), c.count);
-    return not(didPlan(c.not_did, c.where ?? [], planWindow(c.within), c.count));
+    if ('did' in c) return behaviourPlan(c.did, c);
+    return not(behaviourPlan(c.not_did, c));
+  };
+  const behaviourPlan = (name: string, c: BehaviourFields): Plan => {
+    const defined = options.events?.(name);
+    const event = defined?.event ?? name;
+    const where = [...(defined?.where ?? []), ...(c.where ?? [])];
+    return didPlan(event, where, planWindow(c.within), c.count);
   };
   const segmentPlan = (id: string): Plan => {
     if (!options.inline) return { kind: 'segment', id };

@@ -1,7 +1,7 @@
 import type { PropValue } from '@weft/core';
-import type { Condition, PropCondition, SegmentLookup } from './definition.js';
+import type { Condition, PropCondition } from './definition.js';
 import { windowRange } from './evaluate.js';
-import { compilePlan, type DidLeaf, type Plan } from './plan.js';
+import { type CompileOptions, compilePlan, type DidLeaf, type Plan } from './plan.js';
 
 /**
  * ClickHouse SQL for a segment: the reference the index is verified against, and the query
@@ -193,9 +193,14 @@ export function planCountSql(plan: Plan, ctx: SqlContext): string {
 }
 
 /**
- * The members of a validated definition at ctx.now. Referenced segments are inlined through
- * `lookup` (static ones read the members table), so the query stands alone.
+ * The members of a validated definition at ctx.now. Referenced segments and rule tags are
+ * inlined through `lookup` and `rules` (static segments read the members table), and defined
+ * events expanded through `events`, so the query stands alone.
  */
-export function segmentMembersSql(cond: Condition, ctx: SqlContext, lookup?: SegmentLookup): string {
-  return planMembersSql(compilePlan(cond, { lookup, inline: true }), ctx);
+export function segmentMembersSql(
+  cond: Condition,
+  ctx: SqlContext,
+  options: Omit<CompileOptions, 'inline'> = {},
+): string {
+  return planMembersSql(compilePlan(cond, { ...options, inline: true }), ctx);
 }

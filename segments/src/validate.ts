@@ -4,10 +4,12 @@ import {
   type Condition,
   type CountCondition,
   type CountOp,
+  type DefinedEventLookup,
   PROP_OPS,
   type PropCondition,
   type PropOp,
   type PropType,
+  type RuleLookup,
   type SegmentLookup,
   type SegmentSpec,
   segmentReferences,
@@ -17,12 +19,13 @@ import { parseDuration } from './duration.js';
 
 /**
  * What the project knows about, for stricter validation; each absent part is not checked.
- * `properties` are profile properties, `eventProperties` those `did.where` filters name.
+ * `properties` are profile properties; `eventProperties` are, per event, the properties its
+ * events carry, which `did.where` filters may name (an event missing from it has none).
  */
 export interface Catalog {
   events?: ReadonlySet<string>;
   properties?: ReadonlyMap<string, PropType>;
-  eventProperties?: ReadonlyMap<string, PropType>;
+  eventProperties?: ReadonlyMap<string, ReadonlyMap<string, PropType>>;
 }
 
 export interface ValidateOptions {
@@ -31,7 +34,18 @@ export interface ValidateOptions {
   lookup?: SegmentLookup;
   /** Id of the segment being replaced, so that a reference back to it is a cycle. */
   self?: string;
+  /**
+   * Defined events: `did` may name one though no event has its name, and its `where` is
+   * checked against the properties of the event it stands for.
+   */
+  events?: DefinedEventLookup;
+  /** Rule tags: a tag leaf reads the rule's segment, so reading it back is a cycle too. */
+  rules?: RuleLookup;
 }
+
+type CheckerOptions = Pick<ValidateOptions, 'catalog' | 'events' | 'rules'>;
+
+const NO_PROPERTIES: ReadonlyMap<string, PropType> = new Map();
 
 /** One problem, at the path of the node or field that has it. */
 export interface Issue {
@@ -109,7 +123,7 @@ class Checker {
   readonly refs: Array<{ path: string; id: string }> = [];
   private nodes = 0;
 
-  constructor(private readonly catalog: Catalog | undefined) {}
+  constructor(private readonly options: CheckerOptions) {}
 
   fail(path: string, reason: string): undefined {
     if (this.issues.length < MAX_ISSUES) this.issues.push({ path, reason });
@@ -178,7 +192,7 @@ class Checker {
         return child && { not: child };
       }
       case 'prop':
-        return this.prop(input, path, this.catalog?.properties);
+        return this.prop(input, path, this.options.catalog?.properties);
       case 'tag': {
         const tag = this.name(input.tag, `${path}.tag`, 'a tag name');
         const value = input.value;
@@ -189,6 +203,8 @@ class Checker {
           return this.fail(`${path}.value`, 'a tag value is a non-empty string');
         }
         if (tag === undefined) return undefined;
+        const rule = this.options.rules?.(tag);
+        if (rule !== undefined) this.refs.push({ path: `${path}.tag`, id: rule });
         return value === undefined ? { tag } : { tag, value };
       }
       case 'segment': {
@@ -202,11 +218,15 @@ class Checker {
     }
   }
 
-  /** A `{prop, op?, value?}` filter; `types` are the catalog's types for its namespace. */
+  /**
+   * A `{prop, op?, value?}` filter; `types` are the catalog's types for its namespace, and
+   * `owner` says whose properties they are when an unknown one is reported.
+   */
   prop(
     input: Json,
     path: string,
     types: ReadonlyMap<string, PropType> | undefined,
+    owner = '',
   ): PropCondition | undefined {
     const prop = this.name(input.prop, `${path}.prop`, 'a property name');
     const rawOp = input.op ?? 'eq';
@@ -219,7 +239,7 @@ class Checker {
     const typed = { prop, ...cond } as PropCondition;
     if (types) {
       const type = types.get(prop);
-      if (type === undefined) return this.fail(`${path}.prop`, `unknown property "${prop}"`);
+      if (type === undefined) return this.fail(`${path}.prop`, `unknown property "${prop}"${owner}`);
       if (!this.fitsType(typed, type, path)) return undefined;
     }
     return typed;
@@ -301,10 +321,21 @@ class Checker {
   private behaviour(input: Json, path: string, kind: 'did' | 'not_did'): Condition | undefined {
     let ok = true;
     const event = this.name(input[kind], `${path}.${kind}`, 'an event name');
-    if (event !== undefined && this.catalog?.events && !this.catalog.events.has(event)) {
+    const defined = event === undefined ? undefined : this.options.events?.(event);
+    if (
+      event !== undefined &&
+      !defined &&
+      this.options.catalog?.events &&
+      !this.options.catalog.events.has(event)
+    ) {
       ok = false;
       this.fail(`${path}.${kind}`, `unknown event "${event}"`);
     }
+    // Filters apply to the events counted: those of the event a defined name stands for.
+    const counted = defined?.event ?? event;
+    const known = this.options.catalog?.eventProperties;
+    const types = known && counted !== undefined ? (known.get(counted) ?? NO_PROPERTIES) : undefined;
+    const owner = defined ? ` of event "${counted}" (defined event "${event}")` : ` of event "${counted}"`;
     let where: PropCondition[] | undefined;
     if (input.where !== undefined) {
       const list = input.where;
@@ -316,7 +347,7 @@ class Checker {
           const at = `${path}.where[${i}]`;
           if (!isObject(w)) return this.fail(at, 'expected a filter {prop, op, value}');
           this.fields(w, at, FIELDS.prop);
-          return this.prop(w, at, this.catalog?.eventProperties);
+          return this.prop(w, at, types, owner);
         });
         if (parsed.every((w) => w !== undefined)) where = parsed;
         else ok = false;
@@ -391,7 +422,12 @@ class Checker {
  * Follows references through stored segments: an unknown id, or a chain that comes back to
  * `self` or to any segment already on it, is an issue at the referring node.
  */
-function checkReferences(checker: Checker, lookup: SegmentLookup, self: string | undefined): void {
+function checkReferences(
+  checker: Checker,
+  lookup: SegmentLookup,
+  self: string | undefined,
+  rules: RuleLookup | undefined,
+): void {
   const sound = new Set<string>();
   const walk = (id: string, chain: readonly string[]): string | undefined => {
     if (chain.includes(id)) return `cycle: ${[...chain, id].join(' -> ')}`;
@@ -404,7 +440,7 @@ function checkReferences(checker: Checker, lookup: SegmentLookup, self: string |
         : `segment "${referrer}" refers to unknown segment "${id}"`;
     }
     if (segment.definition) {
-      for (const ref of segmentReferences(segment.definition)) {
+      for (const ref of segmentReferences(segment.definition, rules)) {
         const problem = walk(ref, [...chain, id]);
         if (problem) return problem;
       }
@@ -429,16 +465,16 @@ export function parseCondition(
   options: ValidateOptions = {},
   path = 'definition',
 ): Condition {
-  const checker = new Checker(options.catalog);
+  const checker = new Checker(options);
   const cond = checker.condition(input, path, 0);
-  if (cond && options.lookup) checkReferences(checker, options.lookup, options.self);
+  if (cond && options.lookup) checkReferences(checker, options.lookup, options.self, options.rules);
   checker.throwIfAny();
   return cond!;
 }
 
 /** Validates one `{prop, op?, value?}` comparison, e.g. a decide property check. */
 export function parsePropCondition(input: unknown, path: string, catalog?: Catalog): PropCondition {
-  const checker = new Checker(catalog);
+  const checker = new Checker({ catalog });
   const cond = isObject(input)
     ? checker.prop(input, path, catalog?.properties)
     : checker.fail(path, 'expected {prop, op, value}');
@@ -454,7 +490,7 @@ const SPEC_FIELDS = ['name', 'description', 'mode', 'definition', 'schedule', 't
  * static ones have no definition (their members are uploaded).
  */
 export function parseSegmentSpec(input: unknown, options: ValidateOptions = {}): SegmentSpec {
-  const checker = new Checker(options.catalog);
+  const checker = new Checker(options);
   if (!isObject(input)) {
     checker.fail('body', 'expected a segment {name, mode, definition, schedule?, tz?}');
     checker.throwIfAny();
@@ -498,7 +534,7 @@ export function parseSegmentSpec(input: unknown, options: ValidateOptions = {}):
     checker.fail('definition', `a ${String(mode)} segment needs a definition`);
   } else {
     definition = checker.condition(body.definition, 'definition', 0);
-    if (definition && options.lookup) checkReferences(checker, options.lookup, options.self);
+    if (definition && options.lookup) checkReferences(checker, options.lookup, options.self, options.rules);
   }
   checker.throwIfAny();
   const head =

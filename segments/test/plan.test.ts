@@ -105,6 +105,78 @@ describe('compilePlan normal form', () => {
   });
 });
 
+describe('compilePlan: defined events and rule tags', () => {
+  const events = (name: string) =>
+    name === 'Pressed buy'
+      ? { event: '$click', where: [{ prop: '$el_text', op: 'eq' as const, value: 'Buy' }] }
+      : undefined;
+
+  it('expands a defined event into its event, its filters first, in did and not_did', () => {
+    const cond = parseCondition({
+      and: [
+        { did: 'Pressed buy', where: [{ prop: '$path', value: '/cart' }], within: { last: '1d' } },
+        { not_did: 'Pressed buy', count: { op: 'gte', value: 3 } },
+        { did: 'buy' },
+      ],
+    });
+    const p = compilePlan(cond, { events });
+    expect(p).toEqual({
+      kind: 'and',
+      of: [
+        {
+          kind: 'did',
+          event: '$click',
+          where: [
+            { prop: '$el_text', op: 'eq', value: 'Buy' },
+            { prop: '$path', op: 'eq', value: '/cart' },
+          ],
+          window: { kind: 'rolling', ms: 86_400_000 },
+          min: 1,
+          max: Infinity,
+        },
+        {
+          kind: 'not',
+          of: {
+            kind: 'did',
+            event: '$click',
+            where: [{ prop: '$el_text', op: 'eq', value: 'Buy' }],
+            window: { kind: 'ever' },
+            min: 3,
+            max: Infinity,
+          },
+        },
+        did(1, Infinity),
+      ],
+    });
+    // Realtime maintenance then wakes up on the underlying event.
+    expect([...planDependencies(p).events]).toEqual(['$click', 'buy']);
+  });
+
+  it('expands defined events inside inlined segments too', () => {
+    const lookup = (id: string) =>
+      id === 'a' ? { definition: parseCondition({ did: 'Pressed buy' }) } : undefined;
+    expect(compilePlan(parseCondition({ segment: 'a' }), { lookup, events, inline: true })).toMatchObject({
+      kind: 'did',
+      event: '$click',
+    });
+  });
+
+  it('inlines a rule tag as its segment, and a rule tag with a value as nobody', () => {
+    const lookup = (id: string) =>
+      id === 'payers' ? { definition: parseCondition({ did: 'buy' }) } : id === 'list' ? {} : undefined;
+    const rules = (tag: string) => (tag === 'paying' ? 'payers' : tag === 'listed' ? 'list' : undefined);
+    const cond = parseCondition({
+      or: [{ tag: 'paying' }, { tag: 'listed' }, { tag: 'paying', value: 'x' }, { tag: 'vip' }],
+    });
+    expect(compilePlan(cond, { lookup, rules, inline: true })).toEqual({
+      kind: 'or',
+      of: [did(1, Infinity), { kind: 'segment', id: 'list' }, { kind: 'tag', tag: 'vip' }],
+    });
+    // Maintained plans keep the tag leaf: the engine follows the rule as it changes.
+    expect(planLeaves(compilePlan(cond, { lookup, rules }))).toHaveLength(4);
+  });
+});
+
 describe('dependencies', () => {
   const p = plan({
     and: [

@@ -209,7 +209,7 @@ describe('segment SQL in ClickHouse equals evaluatePlan', () => {
     const cond = parseCondition({ or: [{ segment: 'pros' }, { segment: 'listed' }] }, { lookup });
     const expected = planMembers(compilePlan(cond, { lookup, inline: true }), data, NOW);
     expect(expected.length).toBeGreaterThan(3);
-    expect(await members(segmentMembersSql(cond, ctx, lookup))).toEqual(expected);
+    expect(await members(segmentMembersSql(cond, ctx, { lookup }))).toEqual(expected);
   });
 
   it('agrees on 120 random definitions', async () => {

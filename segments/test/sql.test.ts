@@ -150,16 +150,32 @@ describe('planMembersSql', () => {
         : id === 'list'
           ? {}
           : undefined;
-    const q = segmentMembersSql(
-      parseCondition({ or: [{ segment: 'pros' }, { segment: 'list' }] }),
-      ctx,
+    const q = segmentMembersSql(parseCondition({ or: [{ segment: 'pros' }, { segment: 'list' }] }), ctx, {
       lookup,
-    );
+    });
     expect(q).toContain(
       "person IN (SELECT person FROM `weft`.`profiles` FINAL WHERE project = 'shop' AND (indexOf(prop_keys, 'plan') > 0",
     );
     expect(q).toContain(
       "person IN (SELECT person FROM `weft`.`segment_members` WHERE project = 'shop' AND segment = 'list')",
+    );
+  });
+
+  it('expands defined events and inlines rule tags', () => {
+    const q = segmentMembersSql(parseCondition({ and: [{ did: 'Pressed buy' }, { tag: 'paying' }] }), ctx, {
+      lookup: (id) =>
+        id === 'payers' ? { definition: parseCondition({ prop: 'plan', value: 'pro' }) } : undefined,
+      events: (name) =>
+        name === 'Pressed buy'
+          ? { event: '$click', where: [{ prop: '$el_text', op: 'eq', value: 'Buy' }] }
+          : undefined,
+      rules: (tag) => (tag === 'paying' ? 'payers' : undefined),
+    });
+    expect(q).toContain("event = '$click' AND (indexOf(prop_keys, '$el_text') > 0 AND");
+    expect(q).not.toContain('Pressed buy');
+    expect(q).not.toContain("tag = 'paying'");
+    expect(q).toContain(
+      "FROM `weft`.`profiles` FINAL WHERE project = 'shop' AND (indexOf(prop_keys, 'plan') > 0",
     );
   });
 

@@ -1,6 +1,6 @@
 import { WeftError } from '@weft/core';
 import { describe, expect, it } from 'vitest';
-import type { Condition } from '../src/definition.js';
+import type { Condition, PropType } from '../src/definition.js';
 import {
   type Catalog,
   LIMITS,
@@ -206,13 +206,17 @@ describe('parseCondition: behaviour conditions', () => {
 
 describe('parseCondition: catalog', () => {
   const catalog: Catalog = {
-    events: new Set(['buy', 'view']),
+    events: new Set(['buy', 'view', '$click']),
     properties: new Map([
       ['age', 'number'],
       ['plan', 'string'],
       ['vip', 'boolean'],
     ]),
-    eventProperties: new Map([['price', 'number']]),
+    eventProperties: new Map([
+      ['buy', new Map([['price', 'number']])],
+      ['view', new Map([['price', 'number']])],
+      ['$click', new Map([['$el_text', 'string']])],
+    ]),
   };
   const cases: Array<[unknown, string | null]> = [
     [
@@ -230,7 +234,24 @@ describe('parseCondition: catalog', () => {
     [{ prop: 'agee', op: 'gt', value: 3 }, 'definition.prop: unknown property "agee"'],
     [{ did: 'purchase' }, 'definition.did: unknown event "purchase"'],
     [{ not_did: 'purchase' }, 'definition.not_did: unknown event "purchase"'],
-    [{ did: 'buy', where: [{ prop: 'age', value: 3 }] }, 'definition.where[0].prop: unknown property "age"'],
+    [
+      { did: 'buy', where: [{ prop: 'age', value: 3 }] },
+      'definition.where[0].prop: unknown property "age" of event "buy"',
+    ],
+    [
+      {
+        and: [
+          { prop: 'age', op: 'gt', value: 3 },
+          { not_did: 'buy', where: [{ prop: 'foo', value: 1 }] },
+        ],
+      },
+      'definition.and[1].where[0].prop: unknown property "foo" of event "buy"',
+    ],
+    // Known elsewhere is not enough: $click events never carried a price.
+    [
+      { did: '$click', where: [{ prop: 'price', op: 'gt', value: 1 }] },
+      'definition.where[0].prop: unknown property "price" of event "$click"',
+    ],
     [{ prop: 'age', value: '30' }, 'definition.value: "30" is a string, but "age" is a number property'],
     [
       { prop: 'plan', op: 'in', value: ['a', 1] },
@@ -252,6 +273,47 @@ describe('parseCondition: catalog', () => {
   it.each(cases)('%j', (input, expected) => {
     if (expected === null) expect(() => parseCondition(input, { catalog })).not.toThrow();
     else expect(problem(input, { catalog })).toBe(expected);
+  });
+});
+
+describe('parseCondition: defined events', () => {
+  const catalog: Catalog = {
+    events: new Set(['$click', 'buy']),
+    eventProperties: new Map([
+      ['$click', new Map<string, PropType>([['$el_text', 'string']])],
+      ['buy', new Map<string, PropType>([['price', 'number']])],
+    ]),
+  };
+  const events = (name: string) =>
+    name === 'Pressed buy'
+      ? { event: '$click', where: [{ prop: '$el_text', op: 'eq' as const, value: 'Buy' }] }
+      : undefined;
+
+  it('accepts a defined name the event catalog does not know, and keeps the name', () => {
+    expect(
+      parseCondition({ did: 'Pressed buy', count: { op: 'gte', value: 2 } }, { catalog, events }),
+    ).toEqual({
+      did: 'Pressed buy',
+      count: { op: 'gte', value: 2 },
+    });
+    expect(problem({ did: 'Pressed sell' }, { catalog, events })).toBe(
+      'definition.did: unknown event "Pressed sell"',
+    );
+  });
+
+  it('checks filters against the properties of the event it stands for', () => {
+    expect(() =>
+      parseCondition(
+        { not_did: 'Pressed buy', where: [{ prop: '$el_text', op: 'contains', value: 'B' }] },
+        { catalog, events },
+      ),
+    ).not.toThrow();
+    expect(problem({ did: 'Pressed buy', where: [{ prop: 'price', value: 3 }] }, { catalog, events })).toBe(
+      'definition.where[0].prop: unknown property "price" of event "$click" (defined event "Pressed buy")',
+    );
+    expect(
+      problem({ did: 'Pressed buy', where: [{ prop: '$el_text', value: 3 }] }, { catalog, events }),
+    ).toBe('definition.where[0].value: 3 is a number, but "$el_text" is a string property');
   });
 });
 
@@ -283,6 +345,21 @@ describe('parseCondition: segment references', () => {
     expect(problem({ segment: 'broken' }, { lookup, self: 'z' })).toBe(
       'definition.segment: segment "broken" refers to unknown segment "gone"',
     );
+  });
+
+  it('follows rule tags: reading a tag whose segment reads back is a cycle', () => {
+    const rules = (tag: string) => (tag === 'x-tag' ? 'a' : undefined);
+    expect(problem({ tag: 'x-tag' }, { lookup, rules, self: 'c' })).toBe(
+      'definition.tag: cycle: c -> a -> b -> c',
+    );
+    expect(() => parseCondition({ tag: 'x-tag' }, { lookup, rules, self: 'new' })).not.toThrow();
+    // a reads tag x: once x is the rule tag of "new", "new" may not read a.
+    const intoNew = (tag: string) => (tag === 'x' ? 'new' : undefined);
+    expect(() => parseCondition({ segment: 'a' }, { lookup, self: 'new' })).not.toThrow();
+    expect(problem({ segment: 'a' }, { lookup, rules: intoNew, self: 'new' })).toBe(
+      'definition.segment: cycle: new -> a -> new',
+    );
+    expect(() => parseCondition({ tag: 'x-tag', value: 'v' }, { lookup, rules })).not.toThrow();
   });
 
   it('detects cycles through the segment being replaced', () => {

@@ -41,7 +41,9 @@ export class DefinitionStore {
   }
 
   get(project: string, name: string): Definition | undefined {
-    return this.byProject[project]?.[name];
+    const defs = this.byProject[project];
+    // Own keys only: a name like "constructor" is not a definition.
+    return defs && Object.hasOwn(defs, name) ? defs[name] : undefined;
   }
 
   put(project: string, definition: Definition): void {
@@ -60,10 +62,8 @@ export class DefinitionStore {
 
   /** Replaces defined names by the event and filters they stand for; other specs pass through. */
   expand<T extends EventSpec>(project: string, specs: readonly T[]): T[] {
-    const defs = this.byProject[project];
-    if (!defs) return [...specs];
     return specs.map((spec) => {
-      const def = defs[spec.event];
+      const def = this.get(project, spec.event);
       if (!def) return spec;
       return { ...spec, event: def.event, where: [...def.where, ...(spec.where ?? [])] };
     });

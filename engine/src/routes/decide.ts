@@ -1,7 +1,6 @@
 import { invalid, shardOf } from '@weft/core';
 import {
   assignVariant,
-  compilePlan,
   parseCondition,
   parseDuration,
   parsePropCondition,
@@ -56,7 +55,7 @@ function compileChecks(checks: Record<string, unknown>, store: SegmentStore, pro
       }
       shard.push({ name, kind: 'segment', id: check.segment });
     } else if ('did' in check || 'not_did' in check) {
-      shard.push({ name, kind: 'plan', plan: compilePlan(parseCondition(check, {}, path)) });
+      shard.push({ name, kind: 'plan', plan: store.compile(project, parseCondition(check, {}, path)) });
     } else if ('prop' in check) {
       shard.push({ name, kind: 'prop', cond: parsePropCondition(check, path) });
     } else if ('ab' in check) {

@@ -2,7 +2,16 @@ import { invalid, WeftError } from '@weft/core';
 import type { FastifyInstance } from 'fastify';
 import type { Definition, DefinitionStore } from '../definitions/store.js';
 import type { WhereClause } from '../query/where.js';
+import { definedEvent } from '../segments/defined-events.js';
 import { validateWhere, whereSchema } from './query-events.js';
+
+/** Segments counting defined events: they follow a definition's edits and keep it from deletion. */
+export interface DefinitionReaders {
+  /** What reads the name, e.g. `segment seg_1`; empty when nothing does. */
+  readers(project: string, name: string): string[];
+  /** The name was defined or redefined: what reads it now counts what it stands for. */
+  changed(project: string, name: string): Promise<void>;
+}
 
 const DEFINABLE = ['$click', '$submit', '$change'] as const;
 
@@ -28,6 +37,8 @@ interface Body {
 function build(body: Body, previous: Definition | undefined): Definition {
   if (body.name.startsWith('$')) throw invalid('name', 'names starting with $ are reserved for Weft');
   validateWhere(body.where, 'where');
+  // Segments count defined events too, with their stricter filters.
+  definedEvent({ event: body.event ?? '$click', where: body.where });
   const now = Date.now();
   const def: Definition = {
     name: body.name,
@@ -45,7 +56,11 @@ function notFound(name: string): WeftError {
 }
 
 /** CRUD for defined events (the visual definition mode of sdk-web posts here). */
-export function registerDefinitionRoutes(app: FastifyInstance, store: DefinitionStore): void {
+export function registerDefinitionRoutes(
+  app: FastifyInstance,
+  store: DefinitionStore,
+  readers: DefinitionReaders,
+): void {
   app.post<{ Body: Body }>('/v1/definitions', { schema: { body: bodySchema } }, async (request, reply) => {
     if (store.get(request.project, request.body.name)) {
       throw new WeftError('conflict', `name: a definition "${request.body.name}" exists; PUT to replace it`, {
@@ -54,6 +69,8 @@ export function registerDefinitionRoutes(app: FastifyInstance, store: Definition
     }
     const def = build(request.body, undefined);
     store.put(request.project, def);
+    // Segments defined loosely may already name it.
+    await readers.changed(request.project, def.name);
     reply.code(201);
     return def;
   });
@@ -65,6 +82,7 @@ export function registerDefinitionRoutes(app: FastifyInstance, store: Definition
       if (request.body.name !== request.params.name) throw invalid('name', 'must equal the name in the path');
       const def = build(request.body, store.get(request.project, request.params.name));
       store.put(request.project, def);
+      await readers.changed(request.project, def.name);
       return def;
     },
   );
@@ -78,7 +96,19 @@ export function registerDefinitionRoutes(app: FastifyInstance, store: Definition
   });
 
   app.delete<{ Params: { name: string } }>('/v1/definitions/:name', async (request, reply) => {
-    if (!store.delete(request.project, request.params.name)) throw notFound(request.params.name);
+    const { name } = request.params;
+    const using = store.get(request.project, name) ? readers.readers(request.project, name) : [];
+    if (using.length > 0) {
+      throw new WeftError(
+        'conflict',
+        `name: ${using.join(', ')} count${using.length === 1 ? 's' : ''} "${name}"`,
+        {
+          field: 'name',
+          readers: using,
+        },
+      );
+    }
+    if (!store.delete(request.project, name)) throw notFound(name);
     reply.code(204);
   });
 }

@@ -1,6 +1,5 @@
 import { parseTime, WeftError } from '@weft/core';
 import {
-  compilePlan,
   EnumCounter,
   NumberCollector,
   parseCondition,
@@ -11,20 +10,18 @@ import {
 } from '@weft/segments';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Engine } from '../engine.js';
-import type { ChangeFeed } from '../segments/change-feed.js';
-import type { PortraitPart, ShardSegmentDef } from '../segments/protocol.js';
+import type { PortraitPart } from '../segments/protocol.js';
+import type { SegmentScheduler } from '../segments/scheduler.js';
 import { askShards, defineOnShards, projectCatalog, sumShards } from '../segments/shard-calls.js';
 import type { SizeHistory } from '../segments/size-history.js';
-import type { SegmentStore, Webhook } from '../segments/store.js';
+import type { SegmentStore } from '../segments/store.js';
 
 export interface SegmentRouteDeps {
   engine: Engine;
   store: SegmentStore;
-  feed: ChangeFeed;
   history: SizeHistory;
+  scheduler: SegmentScheduler;
 }
-
-const HEARTBEAT_MS = 15_000;
 
 const MAX_STATIC = 5_000_000;
 
@@ -50,12 +47,7 @@ async function validateSpec(
   self?: string,
 ): Promise<SegmentSpec> {
   const catalog = mode === 'loose' ? undefined : await projectCatalog(deps.engine, project);
-  return parseSegmentSpec(body, { lookup: deps.store.lookup(project), catalog, self });
-}
-
-function shardDef(segment: Segment, members: string[]): ShardSegmentDef {
-  if (segment.mode === 'static') return { id: segment.id, mode: 'static', members };
-  return { id: segment.id, mode: segment.mode, plan: compilePlan(segment.definition) };
+  return parseSegmentSpec(body, { ...deps.store.context(project), catalog, self });
 }
 
 /** Static lists arrive as text (one id per line, an optional `distinct_id` header) or a JSON list. */
@@ -98,7 +90,7 @@ async function writeMembers(
 
 /** Segment CRUD, estimate, run now, members export, contains, portrait and SQL (DESIGN §6, §7). */
 export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDeps): void {
-  const { engine, store, feed, history } = deps;
+  const { engine, store, history, scheduler } = deps;
   // A plugin of its own, so its CSV body parser does not leak into other routes.
   app.register(async (scope) => {
     scope.addContentTypeParser(['text/csv'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
@@ -117,7 +109,7 @@ export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDe
           updated_at: now,
         } as Segment;
         store.put(project, segment);
-        await defineOnShards(engine, project, [shardDef(segment, [])]);
+        await defineOnShards(engine, project, [store.shardDef(project, segment, [])]);
         const size = await sumShards(engine, { op: 'size', project, id: segment.id });
         history.record(project, segment.id, size);
         reply.code(201);
@@ -140,14 +132,8 @@ export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDe
           updated_at: Date.now(),
         } as Segment;
         store.put(project, segment);
-        const members = segment.mode === 'static' ? store.staticMembers(project, segment.id) : [];
-        // Readers are redefined too, so they read the new membership.
-        const readers = store
-          .shardDefs(project)
-          .filter(
-            (d) => d.id !== segment.id && store.readers(project, segment.id).includes(`segment ${d.id}`),
-          );
-        await defineOnShards(engine, project, [shardDef(segment, members), ...readers]);
+        // Shards recompute the realtime segments reading this one and report their changes.
+        await defineOnShards(engine, project, [store.shardDef(project, segment)]);
         return { ...segment, size: await sumShards(engine, { op: 'size', project, id: segment.id }) };
       },
     );
@@ -158,7 +144,8 @@ export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDe
       const project = request.project;
       const segment = store.get(project, request.params.id);
       if (!segment) throw notFound(request.params.id);
-      return { ...segment, size: await sumShards(engine, { op: 'size', project, id: segment.id }) };
+      const size = await sumShards(engine, { op: 'size', project, id: segment.id });
+      return { ...segment, size, ...scheduler.runInfo(project, segment) };
     });
 
     scope.delete<{ Params: { id: string } }>('/v1/segments/:id', async (request, reply) => {
@@ -185,10 +172,12 @@ export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDe
       const project = request.project;
       const body = (request.body ?? {}) as { definition?: unknown };
       const definition = parseCondition(body.definition, {
-        lookup: store.lookup(project),
+        ...store.context(project),
         catalog: await projectCatalog(engine, project),
       });
-      return { count: await sumShards(engine, { op: 'estimate', project, plan: compilePlan(definition) }) };
+      return {
+        count: await sumShards(engine, { op: 'estimate', project, plan: store.compile(project, definition) }),
+      };
     });
 
     scope.put<{ Params: { id: string }; Body: unknown }>('/v1/segments/:id/members', async (request) => {
@@ -207,7 +196,7 @@ export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDe
       const members = parseMembers(request.body);
       store.setStaticMembers(project, segment.id, members);
       store.put(project, { ...segment, updated_at: Date.now() });
-      await defineOnShards(engine, project, [shardDef(segment, members)]);
+      await defineOnShards(engine, project, [store.shardDef(project, segment, members)]);
       return {
         id: segment.id,
         uploaded: members.length,
@@ -221,6 +210,7 @@ export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDe
       if (!segment) throw notFound(request.params.id);
       const size = await sumShards(engine, { op: 'run', project, id: segment.id });
       history.record(project, segment.id, size);
+      scheduler.ran(project, segment.id);
       return { id: segment.id, size };
     });
 
@@ -236,70 +226,6 @@ export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDe
         return { id: segment.id, sizes: history.list(project, segment.id, from) };
       },
     );
-
-    // The entry/exit change feed as server-sent events: `event: entry|exit`, data one change.
-    scope.get<{ Querystring: { segment?: string } }>('/v1/segments/changes', async (request, reply) => {
-      const project = request.project;
-      const segment = request.query.segment;
-      if (segment !== undefined && !store.get(project, segment)) throw notFound(segment);
-      reply.hijack();
-      const out = reply.raw;
-      out.writeHead(200, {
-        'content-type': 'text/event-stream',
-        'cache-control': 'no-cache',
-        connection: 'keep-alive',
-      });
-      out.write(': subscribed\n\n');
-      const off = feed.subscribe(project, segment, (changes) => {
-        for (const c of changes) out.write(`event: ${c.change}\ndata: ${JSON.stringify(c)}\n\n`);
-      });
-      const heartbeat = setInterval(() => out.write(': heartbeat\n\n'), HEARTBEAT_MS);
-      request.raw.on('close', () => {
-        clearInterval(heartbeat);
-        off();
-      });
-    });
-
-    scope.post<{ Body: { url: string; segment?: string } }>(
-      '/v1/segments/webhooks',
-      {
-        schema: {
-          body: {
-            type: 'object',
-            required: ['url'],
-            additionalProperties: false,
-            properties: {
-              url: { type: 'string', minLength: 1, maxLength: 2000, pattern: '^https?://' },
-              segment: { type: 'string', minLength: 1, maxLength: 200 },
-            },
-          },
-        },
-      },
-      async (request, reply) => {
-        const { url, segment } = request.body;
-        if (segment !== undefined && !store.get(request.project, segment)) {
-          throw new WeftError('invalid', `segment: no segment "${segment}"`, { field: 'segment' });
-        }
-        const hook: Webhook = {
-          id: `wh_${crypto.randomUUID().replaceAll('-', '').slice(0, 16)}`,
-          url,
-          created_at: Date.now(),
-        };
-        if (segment !== undefined) hook.segment = segment;
-        store.putWebhook(request.project, hook);
-        reply.code(201);
-        return hook;
-      },
-    );
-
-    scope.get('/v1/segments/webhooks', async (request) => ({ webhooks: store.webhooks(request.project) }));
-
-    scope.delete<{ Params: { hook: string } }>('/v1/segments/webhooks/:hook', async (request, reply) => {
-      if (!store.deleteWebhook(request.project, request.params.hook)) {
-        throw new WeftError('not_found', `id: no webhook "${request.params.hook}"`, { field: 'id' });
-      }
-      reply.code(204);
-    });
 
     scope.get<{ Params: { id: string }; Querystring: { format?: 'csv' | 'ndjson'; fields?: string } }>(
       '/v1/segments/:id/members',
@@ -425,7 +351,7 @@ export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDe
             eventPerson: 'distinct_id',
           },
         },
-        store.lookup(project),
+        store.context(project),
       );
       return { sql };
     });

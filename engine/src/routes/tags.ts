@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { WeftError, type WeftEvent } from '@weft/core';
+import { type Condition, type Issue, parseCondition, type RuleLookup } from '@weft/segments';
 import type { FastifyInstance } from 'fastify';
 import type { Engine } from '../engine.js';
 import type { TagHistoryEntry } from '../segments/protocol.js';
@@ -60,6 +61,34 @@ async function publishTags(
   }));
   await deps.engine.publishEvents(project, events);
   return events.length;
+}
+
+/**
+ * A rule tag stands for its segment, so a segment that reads the tag (directly or through
+ * others) would read itself: such a rule is refused with the cycle.
+ */
+function checkRuleCycle(
+  store: SegmentStore,
+  project: string,
+  tag: string,
+  id: string,
+  definition: Condition,
+): void {
+  const context = store.context(project);
+  const rules: RuleLookup = (t) => (t === tag ? id : context.rules(t));
+  try {
+    parseCondition(definition, { lookup: context.lookup, rules, self: id });
+  } catch (err) {
+    if (!(err instanceof WeftError)) throw err;
+    const issues = (err.details as { issues: Issue[] }).issues;
+    const cycle = issues.find((i) => i.reason.startsWith('cycle: '));
+    // Only the cycle is this rule's doing; the stored definition was valid when stored.
+    if (cycle) {
+      throw new WeftError('invalid', `segment: segment "${id}" reads tag "${tag}" (${cycle.reason})`, {
+        field: 'segment',
+      });
+    }
+  }
 }
 
 /** Manual tags (add/remove by API or journey actions), rule tags, tag history and a user's tags and segments. */
@@ -163,9 +192,11 @@ export function registerTagRoutes(app: FastifyInstance, deps: TagRouteDeps): voi
     async (request) => {
       const project = request.project;
       const { tag } = request.params;
-      if (!store.get(project, request.body.segment)) {
+      const segment = store.get(project, request.body.segment);
+      if (!segment) {
         throw new WeftError('invalid', `segment: no segment "${request.body.segment}"`, { field: 'segment' });
       }
+      if ('definition' in segment) checkRuleCycle(store, project, tag, segment.id, segment.definition);
       store.setRule(project, tag, request.body.segment);
       await askShards(engine, { op: 'rules', project, rules: store.rules(project) });
       return { tag, segment: request.body.segment };

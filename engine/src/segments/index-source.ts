@@ -48,7 +48,9 @@ export class IndexSetSource implements SetSource<BitmapSet> {
 
   tag(tag: string, value: string | undefined): BitmapSet {
     const rule = this.ctx.ruleSegment(tag);
-    if (rule !== undefined) return this.segment(rule);
+    // Members of a rule's segment hold its tag without a value.
+    if (rule !== undefined)
+      return value === undefined ? this.segment(rule) : new BitmapSet(new RoaringBitmap32());
     return new BitmapSet(this.ctx.tags.users(tag, value));
   }
 

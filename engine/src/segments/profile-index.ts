@@ -4,6 +4,7 @@ import { i32 } from '../index/growable.js';
 import { RoaringBitmap32 } from '../index/roaring.js';
 import { ValueTable } from '../index/value-table.js';
 import { BitSlicedIndex } from './bit-sliced-index.js';
+import { majorityType } from './event-catalog.js';
 
 const ABSENT = 0;
 
@@ -129,9 +130,7 @@ export class ProfileIndex {
       const numbers = b.numbers.present.size;
       const booleans = b.booleans[0].size + b.booleans[1].size;
       const strings = b.present.size - numbers - booleans - b.nulls.size;
-      const type =
-        numbers >= strings && numbers >= booleans ? 'number' : strings >= booleans ? 'string' : 'boolean';
-      out.push([name, numbers + booleans + strings === 0 ? 'string' : type]);
+      out.push([name, majorityType(strings, numbers, booleans)]);
     }
     return out;
   }

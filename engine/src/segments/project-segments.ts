@@ -11,6 +11,7 @@ import {
 } from '@weft/segments';
 import type { PendingChanges, ProjectIndex } from '../index/project-index.js';
 import { RoaringBitmap32 } from '../index/roaring.js';
+import { EventCatalog } from './event-catalog.js';
 import { ExpiryQueue } from './expiry-queue.js';
 import { IndexUserFacts } from './index-facts.js';
 import { IndexSetSource, type SegmentContext } from './index-source.js';
@@ -52,6 +53,7 @@ interface Maintained {
 export class ProjectSegments implements SegmentContext {
   readonly profiles = new ProfileIndex();
   readonly tags = new TagStore();
+  readonly eventCatalog: EventCatalog;
   readonly source: IndexSetSource;
   readonly facts: IndexUserFacts;
   private readonly byId = new Map<string, Maintained>();
@@ -61,8 +63,9 @@ export class ProjectSegments implements SegmentContext {
   private rules = new Map<string, string>();
   private readonly expiry = new ExpiryQueue<{ seg: Maintained; user: number }>();
   private pass = 0;
-  /** Users numbered below this were seen; a number at or above it is a new user. */
-  private knownUsers: number;
+  /** How far resolveNewIds read the index's new ids (of which pending batch). */
+  private seenIdsOf: PendingChanges;
+  private seenIds: number;
   private seenPending: PendingChanges;
   private seenRemaps: number;
 
@@ -72,9 +75,11 @@ export class ProjectSegments implements SegmentContext {
     private readonly tagKey: () => Buffer,
     private readonly emit: (change: SegmentChange) => void,
   ) {
+    this.eventCatalog = new EventCatalog(index);
     this.source = new IndexSetSource(this);
     this.facts = new IndexUserFacts(this);
-    this.knownUsers = index.names.length;
+    this.seenIdsOf = index.pending;
+    this.seenIds = index.pending.newIds.length;
     this.seenPending = index.pending;
     this.seenRemaps = index.pending.remaps.length;
     this.rebuild();
@@ -116,7 +121,7 @@ export class ProjectSegments implements SegmentContext {
     let tag: string | undefined;
     if (name === TAG_EVENT) tag = this.applyTagRow(index.rowCount - 1, user);
     else if (name === IDENTIFY_EVENT) this.followMerges();
-    if (user >= this.knownUsers) this.resolveNewUsers();
+    this.resolveNewIds();
     if (this.realtime === 0) return;
     this.trigger.event = name;
     this.trigger.profileChanged = profileChanged;
@@ -185,17 +190,25 @@ export class ProjectSegments implements SegmentContext {
     }
   }
 
-  /** New users may be on uploaded lists that named them before they were seen. */
-  private resolveNewUsers(): void {
-    const names = this.index.names;
-    for (let u = this.knownUsers; u < names.length; u++) {
+  /**
+   * Uploaded lists may name ids before they are seen. New ids include aliases (an `$identify`
+   * linking an anonymous id and a login id), so a list naming either one gets the person.
+   */
+  private resolveNewIds(): void {
+    const pending = this.index.pending;
+    if (pending !== this.seenIdsOf) {
+      this.seenIdsOf = pending;
+      this.seenIds = 0;
+    }
+    const ids = pending.newIds;
+    while (this.seenIds < ids.length) {
+      const [id, user] = ids[this.seenIds++]!;
       for (const seg of this.order) {
-        if (seg.unresolved.size === 0 || !seg.unresolved.delete(names[u]!)) continue;
-        seg.members.add(u);
-        this.entered(seg, u);
+        if (seg.unresolved.size === 0 || !seg.unresolved.delete(id) || seg.members.has(user)) continue;
+        seg.members.add(user);
+        this.entered(seg, user);
       }
     }
-    this.knownUsers = names.length;
   }
 
   /** A user moved here from another shard (identity): its tags come back from its `$tag` rows. */
@@ -209,7 +222,7 @@ export class ProjectSegments implements SegmentContext {
       const events = index.event.data;
       for (const r of index.userRows(user)) if (events[r] === ev) this.applyTagRow(r, user);
     }
-    if (user >= this.knownUsers) this.resolveNewUsers();
+    this.resolveNewIds();
     if (this.realtime > 0) this.reevaluate(user, () => true);
   }
 
@@ -225,10 +238,18 @@ export class ProjectSegments implements SegmentContext {
     }
   }
 
-  /** Adds or replaces segments (in the given order, which puts referenced ones first). */
+  /**
+   * Adds or replaces segments (in the given order, which puts referenced ones first). A
+   * replaced segment reports who entered and left it, and every realtime segment reading it,
+   * directly or through others and rule tags, is recomputed and reports too.
+   */
   define(defs: readonly ShardSegmentDef[]): void {
     const now = this.clock.now();
+    const existing = new Set(this.byId.values());
+    const replaced = new Map<Maintained, RoaringBitmap32>();
+    const added = new Set<Maintained>();
     for (const def of defs) {
+      const previous = this.byId.get(def.id);
       const seg: Maintained = {
         id: def.id,
         mode: def.mode,
@@ -253,7 +274,11 @@ export class ProjectSegments implements SegmentContext {
       this.byId.set(def.id, seg);
       this.reorder();
       if (seg.mode === 'realtime' && seg.deps!.rolling) this.scheduleAll(seg, now);
+      if (previous) replaced.set(seg, previous.members);
+      else added.add(seg);
     }
+    // A segment defined earlier may read one added only now (through a rule tag), as empty so far.
+    this.refresh(replaced, (s) => existing.has(s) && s.refs.some((r) => added.has(r)), now);
   }
 
   delete(id: string): boolean {
@@ -264,7 +289,10 @@ export class ProjectSegments implements SegmentContext {
     return true;
   }
 
-  /** Replaces the rule tags; segments reading a tag whose rule changed are recomputed. */
+  /**
+   * Replaces the rule tags; realtime segments reading a tag whose rule changed are recomputed,
+   * and so are those reading them, reporting who entered and left.
+   */
   setRules(rules: Record<string, string>): void {
     const before = this.rules;
     this.rules = new Map(Object.entries(rules));
@@ -273,12 +301,37 @@ export class ProjectSegments implements SegmentContext {
       [...before.keys(), ...this.rules.keys()].filter((t) => before.get(t) !== this.rules.get(t)),
     );
     if (changed.size === 0) return;
-    const now = this.clock.now();
+    this.refresh(new Map(), (seg) => [...seg.deps!.tags].some((t) => changed.has(t)), this.clock.now());
+  }
+
+  /**
+   * Brings segments up to date after a change that per-user evaluation did not see, in
+   * reading order: those in `before` already hold their new members (before maps them to the
+   * old), realtime ones that are `stale` or read a segment whose members moved are
+   * recomputed. Each reports its entries and exits.
+   */
+  private refresh(
+    before: ReadonlyMap<Maintained, RoaringBitmap32>,
+    stale: (seg: Maintained) => boolean,
+    now: number,
+  ): void {
+    const moved = new Set<Maintained>();
     for (const seg of this.order) {
-      if (seg.plan && [...seg.deps!.tags].some((t) => changed.has(t))) {
-        seg.members = evaluatePlan(seg.plan, this.source, now).bits.clone();
-      }
+      const recompute = seg.mode === 'realtime' && (stale(seg) || seg.refs.some((r) => moved.has(r)));
+      const old = before.get(seg) ?? seg.members;
+      if (!recompute && !before.has(seg)) continue;
+      if (recompute) seg.members = evaluatePlan(seg.plan!, this.source, now).bits.clone();
+      if (this.report(seg, old, seg.members).size > 0) moved.add(seg);
     }
+  }
+
+  /** Emits entries and exits between two member sets; returns the users who moved. */
+  private report(seg: Maintained, before: RoaringBitmap32, after: RoaringBitmap32): RoaringBitmap32 {
+    const entered = RoaringBitmap32.andNot(after, before);
+    const left = RoaringBitmap32.andNot(before, after);
+    for (const u of entered) this.entered(seg, u);
+    for (const u of left) this.left(seg, u);
+    return RoaringBitmap32.or(entered, left);
   }
 
   /** Recomputes a (scheduled) segment now and reports who entered and left; returns its size. */
@@ -286,14 +339,9 @@ export class ProjectSegments implements SegmentContext {
     const seg = this.byId.get(id);
     if (!seg?.plan) return seg?.members.size;
     const next = evaluatePlan(seg.plan, this.source, this.clock.now()).bits.clone();
-    const entered = RoaringBitmap32.andNot(next, seg.members);
-    const left = RoaringBitmap32.andNot(seg.members, next);
+    const moved = this.report(seg, seg.members, next);
     seg.members = next;
-    for (const u of entered) this.entered(seg, u);
-    for (const u of left) this.left(seg, u);
-    if (this.realtime > 0) {
-      for (const u of RoaringBitmap32.or(entered, left)) this.reevaluate(u, (s) => s.refs.includes(seg));
-    }
+    if (this.realtime > 0) for (const u of moved) this.reevaluate(u, (s) => s.refs.includes(seg));
     return next.size;
   }
 

@@ -1,4 +1,4 @@
-import type { Plan, PropCondition, SegmentMode } from '@weft/segments';
+import type { Plan, PropCondition, PropType, SegmentMode } from '@weft/segments';
 
 /**
  * Requests of the `segments` query kind (main -> shard) and their answers. Plans are compiled
@@ -65,7 +65,9 @@ type PresentValue = string | number | boolean | null;
 
 export interface CatalogPart {
   events: string[];
-  properties: Array<[string, 'string' | 'number' | 'boolean']>;
+  properties: Array<[string, PropType]>;
+  /** Per event, the properties its events carry. */
+  eventProperties: Array<[string, Array<[string, PropType]>]>;
 }
 
 export interface TagHistoryEntry {

@@ -1,10 +1,13 @@
-import type { Catalog } from '@weft/segments';
+import type { Catalog, PropType } from '@weft/segments';
 import type { Engine } from '../engine.js';
 import type { CatalogPart, SegmentRequest, ShardSegmentDef } from './protocol.js';
 import type { SegmentStore } from './store.js';
 
+/** What the calls below need of the engine (a stub in unit tests). */
+export type ShardQueries = Pick<Engine, 'queryShards'>;
+
 /** The HTTP thread's calls into the shards' segment state (the `segments` query kind). */
-export function askShards<T>(engine: Engine, req: SegmentRequest, only?: number): Promise<T[]> {
+export function askShards<T>(engine: ShardQueries, req: SegmentRequest, only?: number): Promise<T[]> {
   return engine.queryShards<T>('segments', req, only);
 }
 
@@ -28,18 +31,44 @@ export async function syncShards(engine: Engine, store: SegmentStore, only?: num
   }
 }
 
-/** Events and profile properties the project has seen, to reject definitions naming others. */
+/** Redefines the segments counting a defined event, so shards count what it now stands for. */
+export async function redefineEventReaders(
+  engine: Engine,
+  store: SegmentStore,
+  project: string,
+  name: string,
+): Promise<void> {
+  const readers = store.eventReaders(project, name).map((seg) => store.shardDef(project, seg));
+  await defineOnShards(engine, project, readers);
+}
+
+/**
+ * Events, their properties and profile properties the project has seen, to reject definitions
+ * naming others. Where shards disagree on a type, the first to answer wins.
+ */
 export async function projectCatalog(engine: Engine, project: string): Promise<Catalog> {
   const parts = await askShards<CatalogPart>(engine, { op: 'catalog', project });
   const events = new Set<string>();
-  const properties = new Map<string, 'string' | 'number' | 'boolean'>();
+  const properties = new Map<string, PropType>();
+  const eventProperties = new Map<string, Map<string, PropType>>();
+  const add = (into: Map<string, PropType>, [name, type]: [string, PropType]): void => {
+    if (!into.has(name)) into.set(name, type);
+  };
   for (const part of parts) {
     for (const e of part.events) events.add(e);
-    for (const [name, type] of part.properties) if (!properties.has(name)) properties.set(name, type);
+    for (const p of part.properties) add(properties, p);
+    for (const [event, props] of part.eventProperties) {
+      let known = eventProperties.get(event);
+      if (!known) {
+        known = new Map();
+        eventProperties.set(event, known);
+      }
+      for (const p of props) add(known, p);
+    }
   }
-  return { events, properties };
+  return { events, properties, eventProperties };
 }
 
-export async function sumShards(engine: Engine, req: SegmentRequest): Promise<number> {
+export async function sumShards(engine: ShardQueries, req: SegmentRequest): Promise<number> {
   return (await askShards<number>(engine, req)).reduce((a, b) => a + b, 0);
 }

@@ -121,6 +121,7 @@ export class ShardSegments implements ApplyObserver {
         const part: CatalogPart = {
           events: [...index.eventDays.keys()].map((ev) => String(index.values.get(ev))),
           properties: segments.profiles.catalog(),
+          eventProperties: segments.eventCatalog.read(),
         };
         return part;
       }

@@ -1,7 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { compilePlan, type Segment, type SegmentLookup, segmentReferences } from '@weft/segments';
+import {
+  type Condition,
+  compilePlan,
+  type DefinedEventLookup,
+  eventReferences,
+  type Plan,
+  type RuleLookup,
+  type Segment,
+  type SegmentLookup,
+  segmentReferences,
+} from '@weft/segments';
+import type { DefinitionStore } from '../definitions/store.js';
 import { writeFileAtomic } from '../fs/durable-files.js';
+import { definedEvents } from './defined-events.js';
 import type { ShardSegmentDef } from './protocol.js';
 
 /** A subscription to the entry/exit change feed. */
@@ -20,16 +32,27 @@ interface ProjectEntry {
   webhooks?: Record<string, Webhook>;
 }
 
+/** What a project's definitions are validated and compiled against. */
+export interface DefinitionContext {
+  lookup: SegmentLookup;
+  events: DefinedEventLookup;
+  rules: RuleLookup;
+}
+
 /**
  * Segment definitions, rule tags and static lists of every project, owned by the HTTP thread:
  * one JSON file replaced atomically on each change, plus one file per static list (they can
  * be long). Shards hold no definitions of their own; they get them from here at start.
+ * Definitions count defined events (`definitions`) as what those currently stand for.
  */
 export class SegmentStore {
   private readonly byProject: Record<string, ProjectEntry>;
   private readonly path: string;
 
-  constructor(private readonly dir: string) {
+  constructor(
+    private readonly dir: string,
+    private readonly definitions?: DefinitionStore,
+  ) {
     this.path = join(dir, 'segments.json');
     try {
       this.byProject = JSON.parse(readFileSync(this.path, 'utf8')) as Record<string, ProjectEntry>;
@@ -62,6 +85,28 @@ export class SegmentStore {
       if (!seg) return undefined;
       return 'definition' in seg ? { definition: seg.definition } : {};
     };
+  }
+
+  /** Segments, defined events and rule tags of the project, as definitions read them. */
+  context(project: string): DefinitionContext {
+    const rules = this.byProject[project]?.rules ?? {};
+    return {
+      lookup: this.lookup(project),
+      events: definedEvents(this.definitions, project),
+      rules: (tag) => (Object.hasOwn(rules, tag) ? rules[tag] : undefined),
+    };
+  }
+
+  /** The plan shards maintain: references and tags stay leaves, defined events are expanded. */
+  compile(project: string, definition: Condition): Plan {
+    return compilePlan(definition, { events: definedEvents(this.definitions, project) });
+  }
+
+  /** Segments whose definitions count the event `name` (did / not_did). */
+  eventReaders(project: string, name: string): Segment[] {
+    return this.list(project).filter(
+      (s) => 'definition' in s && eventReferences(s.definition).includes(name),
+    );
   }
 
   put(project: string, segment: Segment): void {
@@ -137,24 +182,31 @@ export class SegmentStore {
     writeFileAtomic(this.staticPath(project, id), ids.length > 0 ? `${ids.join('\n')}\n` : '');
   }
 
-  /** What shards maintain, referenced segments first. */
+  /** What shards maintain of one segment; a static list is read from its file unless given. */
+  shardDef(project: string, seg: Segment, members?: string[]): ShardSegmentDef {
+    if (seg.mode === 'static') {
+      return { id: seg.id, mode: 'static', members: members ?? this.staticMembers(project, seg.id) };
+    }
+    return { id: seg.id, mode: seg.mode, plan: this.compile(project, seg.definition) };
+  }
+
+  /** What shards maintain, segments read (also through rule tags) before their readers. */
   shardDefs(project: string): ShardSegmentDef[] {
     const segments = this.list(project);
     const byId = new Map(segments.map((s) => [s.id, s]));
+    const { rules } = this.context(project);
     const out: ShardSegmentDef[] = [];
     const placed = new Set<string>();
     const place = (seg: Segment): void => {
       if (placed.has(seg.id)) return;
       placed.add(seg.id);
-      if (seg.mode === 'static') {
-        out.push({ id: seg.id, mode: 'static', members: this.staticMembers(project, seg.id) });
-        return;
+      if (seg.mode !== 'static') {
+        for (const ref of segmentReferences(seg.definition, rules)) {
+          const target = byId.get(ref);
+          if (target) place(target);
+        }
       }
-      for (const ref of segmentReferences(seg.definition)) {
-        const target = byId.get(ref);
-        if (target) place(target);
-      }
-      out.push({ id: seg.id, mode: seg.mode, plan: compilePlan(seg.definition) });
+      out.push(this.shardDef(project, seg));
     };
     segments.forEach(place);
     return out;

@@ -3,9 +3,12 @@ import { fileURLToPath } from 'node:url';
 import { type Properties, type PropValue, parseTime, prng } from '@weft/core';
 import {
   compilePlan,
+  type DefinedEvent,
+  type DefinedEventLookup,
   evaluatePlan,
   PROP_TYPE,
   parseCondition,
+  type RuleLookup,
   type SegmentLookup,
   type SqlContext,
   segmentMembersSql,
@@ -17,7 +20,8 @@ import { DAY, type Harness, harness, PROJECT } from './helpers.js';
 /**
  * Membership from the index (profile and tag bitmaps, per-day event bitmaps, maintained
  * segments) equals segmentMembersSql run by the real ClickHouse on the same data: the shared
- * datasets with profiles and tags added, and generated data with window-edge events.
+ * datasets with profiles and tags added, and generated data with window-edge events. Defined
+ * events ("A+", "B+") are expanded on both sides; the rule tag "paying" stands for "buyers".
  */
 
 const DATASETS = fileURLToPath(new URL('../../../../shared/datasets/', import.meta.url));
@@ -43,8 +47,9 @@ function readDataset(file: string): Row[] {
   });
 }
 
-function propColumns(props: Properties) {
-  const keys = Object.keys(props).filter((k) => !k.startsWith('$'));
+/** The prop_* columns of a property bag; `$` keys are kept for events (`$el_text`), not profiles. */
+function propColumns(props: Properties, keepDollar = false) {
+  const keys = Object.keys(props).filter((k) => keepDollar || !k.startsWith('$'));
   const type = (v: PropValue): number =>
     v === null
       ? PROP_TYPE.null
@@ -66,15 +71,25 @@ interface Loaded {
   h: Harness;
   now: number;
   lookup: SegmentLookup;
+  events: DefinedEventLookup;
+  rules: RuleLookup;
 }
 
 /**
  * Feeds rows through the index (first event of each user carries a generated profile, some
- * users get tags, one static list) and the same data into ClickHouse under `project`.
+ * users get tags, one static list, a maintained segment counting a defined event) and the
+ * same data into ClickHouse under `project`.
  */
-async function load(project: string, rows: Row[], now: number, seed: number): Promise<Loaded> {
+async function load(
+  project: string,
+  rows: Row[],
+  now: number,
+  seed: number,
+  defined: Record<string, DefinedEvent>,
+): Promise<Loaded> {
   const r = prng(seed);
-  const h = harness(now);
+  const events: DefinedEventLookup = (name) => (Object.hasOwn(defined, name) ? defined[name] : undefined);
+  const h = harness(now, events);
   const seen = new Set<string>();
   const plans = ['free', 'pro', 'team'];
   const withProfiles = rows.map((row) => {
@@ -108,6 +123,8 @@ async function load(project: string, rows: Row[], now: number, seed: number): Pr
   h.define('buyers', {
     did: rows.some((x) => x.event === 'payment_done') ? 'payment_done' : 'payment_details',
   });
+  h.define('plus-buyers', { did: 'B+', within: { last: '90d' } });
+  h.segments.setRules({ paying: 'buyers' });
   await ch.insert(
     'events',
     withProfiles.map((row, i) => ({
@@ -116,7 +133,7 @@ async function load(project: string, rows: Row[], now: number, seed: number): Pr
       event_id: `${project}-${i}`,
       person: row.distinct_id,
       time_ms: row.time,
-      ...propColumns(row.properties),
+      ...propColumns(row.properties, true),
     })),
   );
   await ch.insert(
@@ -134,14 +151,22 @@ async function load(project: string, rows: Row[], now: number, seed: number): Pr
   const buyersDefinition = parseCondition({
     did: rows.some((x) => x.event === 'payment_done') ? 'payment_done' : 'payment_details',
   });
+  const plusBuyersDefinition = parseCondition({ did: 'B+', within: { last: '90d' } }, { events });
   const lookup: SegmentLookup = (id) =>
-    id === 'listed' ? {} : id === 'buyers' ? { definition: buyersDefinition } : undefined;
-  return { project, h, now, lookup };
+    id === 'listed'
+      ? {}
+      : id === 'buyers'
+        ? { definition: buyersDefinition }
+        : id === 'plus-buyers'
+          ? { definition: plusBuyersDefinition }
+          : undefined;
+  return { project, h, now, lookup, events, rules: (tag) => (tag === 'paying' ? 'buyers' : undefined) };
 }
 
 async function compare(data: Loaded, definition: unknown): Promise<number> {
-  const cond = parseCondition(definition, { lookup: data.lookup });
-  const fromIndex = evaluatePlan(compilePlan(cond), data.h.segments.source, data.now)
+  const { lookup, events, rules } = data;
+  const cond = parseCondition(definition, { lookup, events, rules });
+  const fromIndex = evaluatePlan(compilePlan(cond, { events }), data.h.segments.source, data.now)
     .bits.toArray()
     .map((u) => data.h.index.names[u]!)
     .sort();
@@ -155,15 +180,37 @@ async function compare(data: Loaded, definition: unknown): Promise<number> {
       members: `${DB}.members`,
     },
   };
-  const sql = segmentMembersSql(cond, ctx, data.lookup);
+  const sql = segmentMembersSql(cond, ctx, { lookup, events, rules });
   const fromSql = (await ch.rows<{ person: string }>(sql)).map((x) => x.person).sort();
   expect(fromIndex, JSON.stringify(definition)).toEqual(fromSql);
   return fromIndex.length;
 }
 
-const datasets: Array<{ file: string; now: number; events: [string, string] }> = [
-  { file: 'ecom.csv', now: Date.UTC(2024, 5, 30), events: ['product_view', 'payment_details'] },
-  { file: 'simple-onlineshop.csv', now: Date.UTC(2020, 3, 30), events: ['catalog', 'payment_done'] },
+const datasets: Array<{
+  file: string;
+  now: number;
+  events: [string, string];
+  defined: Record<string, DefinedEvent>;
+}> = [
+  {
+    file: 'ecom.csv',
+    now: Date.UTC(2024, 5, 30),
+    events: ['product_view', 'payment_details'],
+    defined: {
+      'A+': { event: 'product_view', where: [{ prop: 'platform', op: 'eq', value: 'mobile' }] },
+      'B+': { event: 'payment_details', where: [{ prop: 'acquisition_channel', op: 'neq', value: 'email' }] },
+    },
+  },
+  {
+    // No event properties here: the filters hold for every event, the names still expand.
+    file: 'simple-onlineshop.csv',
+    now: Date.UTC(2020, 3, 30),
+    events: ['catalog', 'payment_done'],
+    defined: {
+      'A+': { event: 'catalog', where: [{ prop: 'platform', op: 'notset' }] },
+      'B+': { event: 'payment_done', where: [{ prop: 'platform', op: 'neq', value: 'mobile' }] },
+    },
+  },
 ];
 
 function definitions(a: string, b: string, now: number): unknown[] {
@@ -178,6 +225,8 @@ function definitions(a: string, b: string, now: number): unknown[] {
     { prop: 'plan', op: 'notset' },
     { tag: 'loyal' },
     { tag: 'loyal', value: 'gold' },
+    { or: [{ tag: 'paying' }, { tag: 'paying', value: 'x' }] },
+    { and: [{ tag: 'paying' }, { not: { tag: 'loyal' } }] },
     { segment: 'listed' },
     { segment: 'buyers' },
     { did: a, within: { last: '30d' } },
@@ -197,6 +246,20 @@ function definitions(a: string, b: string, now: number): unknown[] {
       or: [
         { and: [{ prop: 'vip', value: true }, { not_did: a }] },
         { not: { prop: 'ltv', op: 'gte', value: 50 } },
+      ],
+    },
+    { did: 'A+', within: { last: '30d' } },
+    {
+      did: 'A+',
+      where: [{ prop: 'platform', op: 'neq', value: 'desktop' }],
+      count: { op: 'between', value: [1, 3] },
+    },
+    { not_did: 'B+', within: { last: '60d' } },
+    { segment: 'plus-buyers' },
+    {
+      and: [
+        { prop: 'plan', op: 'neq', value: 'free' },
+        { or: [{ did: 'B+' }, { not_did: 'A+', count: { op: 'gte', value: 2 } }] },
       ],
     },
   ];
@@ -233,7 +296,7 @@ afterAll(async () => {
 describe('index membership equals ClickHouse SQL', () => {
   for (const [n, ds] of datasets.entries()) {
     it(`on ${ds.file}, for every leaf kind and nesting`, async () => {
-      const data = await load(`${PROJECT}-${n}`, readDataset(ds.file), ds.now, 100 + n);
+      const data = await load(`${PROJECT}-${n}`, readDataset(ds.file), ds.now, 100 + n, ds.defined);
       const sizes: number[] = [];
       for (const d of definitions(ds.events[0], ds.events[1], ds.now)) sizes.push(await compare(data, d));
       // The definitions select something and not everything, so the comparison means something.
@@ -259,15 +322,22 @@ describe('index membership equals ClickHouse SQL', () => {
                 : pick < 0.35
                   ? now + 1 // in the future
                   : Math.floor(now - r() * 120 * DAY);
-        rows.push({
-          distinct_id: `g${u}`,
-          event: r() < 0.5 ? 'view' : 'payment_done',
-          time,
-          properties: { platform: r() < 0.5 ? 'mobile' : 'desktop' },
-        });
+        const kind = r();
+        const event = kind < 0.4 ? 'view' : kind < 0.8 ? 'payment_done' : '$click';
+        const properties: Properties = { platform: r() < 0.5 ? 'mobile' : 'desktop' };
+        if (event === '$click') properties.$el_text = r() < 0.5 ? 'Buy' : 'Sell';
+        rows.push({ distinct_id: `g${u}`, event, time, properties });
       }
     }
-    const data = await load(`${PROJECT}-gen`, rows, now, 77);
-    for (const d of definitions('view', 'payment_done', now)) await compare(data, d);
+    // A defined event standing for a $click on one element, as the visual definition mode makes.
+    const data = await load(`${PROJECT}-gen`, rows, now, 77, {
+      'A+': { event: '$click', where: [{ prop: '$el_text', op: 'eq', value: 'Buy' }] },
+      'B+': { event: 'payment_done', where: [{ prop: 'platform', op: 'eq', value: 'mobile' }] },
+    });
+    const sizes: number[] = [];
+    for (const d of definitions('view', 'payment_done', now)) sizes.push(await compare(data, d));
+    // The defined-event ones (last five) select some users and not all, so they mean something.
+    for (const size of sizes.slice(-5)) expect(size).toBeGreaterThan(0);
+    for (const size of sizes.slice(-5)) expect(size).toBeLessThan(data.h.index.names.length);
   });
 });

@@ -1,5 +1,5 @@
 import type { Properties, WeftEvent } from '@weft/core';
-import { compilePlan, parseCondition } from '@weft/segments';
+import { compilePlan, type DefinedEventLookup, parseCondition } from '@weft/segments';
 import { EventEncoder, EventRecord } from '../../src/bus/event-codec.js';
 import { applyRecord, setApplyObserver } from '../../src/index/apply-record.js';
 import { eventIdHash } from '../../src/index/dedup-table.js';
@@ -32,7 +32,8 @@ export interface Harness {
 
 let seq = 0;
 
-export function harness(now: number): Harness {
+/** A project's segment state on a controllable clock; `events` are its defined events. */
+export function harness(now: number, events?: DefinedEventLookup): Harness {
   const index = new ProjectIndex(PROJECT);
   const clock = new TestClock(now);
   const changes: SegmentChange[] = [];
@@ -82,7 +83,7 @@ export function harness(now: number): Harness {
       ]);
     },
     define(id, definition, mode = 'realtime') {
-      const plan = compilePlan(parseCondition(definition));
+      const plan = compilePlan(parseCondition(definition), { events });
       const def: ShardSegmentDef = { id, mode, plan };
       segments.define([def]);
     },

@@ -115,6 +115,174 @@ describe('realtime segments', () => {
   });
 });
 
+/** Entries and exits reported since the last call, as sorted `segment user change` lines. */
+function reported(h: ReturnType<typeof harness>): string[] {
+  return h.changes
+    .splice(0)
+    .map((c) => `${c.segment} ${c.distinct_id} ${c.change}`)
+    .sort();
+}
+
+describe('replacing a segment', () => {
+  it('re-evaluates every realtime segment reading it, through segments and rule tags, and reports the changes', () => {
+    const h = harness(T0);
+    h.send([
+      { event: 'purchase', distinct_id: 'ann', $set: { plan: 'pro' } },
+      { event: 'purchase', distinct_id: 'bob', $set: { plan: 'free' } },
+    ]);
+    h.define('a', { prop: 'plan', value: 'pro' });
+    h.define('b', { and: [{ segment: 'a' }, { did: 'purchase' }] });
+    h.define('c', { not: { segment: 'b' } });
+    h.segments.setRules({ 'in-a': 'a' });
+    h.define('d', { tag: 'in-a' });
+    h.define('e', { segment: 'd' });
+    h.define('later', { segment: 'a' }, 'scheduled');
+    for (const id of ['a', 'b', 'd', 'e', 'later']) expect(members(h, id), id).toEqual(['ann']);
+    expect(members(h, 'c')).toEqual(['bob']);
+    reported(h);
+
+    h.define('a', { prop: 'plan', value: 'free' });
+    for (const id of ['a', 'b', 'd', 'e']) expect(members(h, id), id).toEqual(['bob']);
+    expect(members(h, 'c')).toEqual(['ann']);
+    expect(reported(h)).toEqual([
+      'a ann exit',
+      'a bob entry',
+      'b ann exit',
+      'b bob entry',
+      'c ann entry',
+      'c bob exit',
+      'd ann exit',
+      'd bob entry',
+      'e ann exit',
+      'e bob entry',
+    ]);
+    // A scheduled reader changes when it runs, not before.
+    expect(members(h, 'later')).toEqual(['ann']);
+    h.segments.run('later');
+    expect(members(h, 'later')).toEqual(['bob']);
+
+    // Later events follow the new definition down the chain.
+    h.send([{ event: 'visit', distinct_id: 'ann', $set: { plan: 'free' } }]);
+    for (const id of ['a', 'b', 'd', 'e']) expect(members(h, id), id).toEqual(['ann', 'bob']);
+    expect(members(h, 'c')).toEqual([]);
+  });
+
+  it('reports nothing when the new definition selects the same users', () => {
+    const h = harness(T0);
+    h.send([{ event: 'purchase', distinct_id: 'ann', $set: { plan: 'pro' } }]);
+    h.define('a', { prop: 'plan', value: 'pro' });
+    h.define('b', { segment: 'a' });
+    reported(h);
+    h.define('a', { prop: 'plan', op: 'in', value: ['pro', 'team'] });
+    expect(reported(h)).toEqual([]);
+    expect(members(h, 'b')).toEqual(['ann']);
+  });
+
+  it('a segment read through a rule tag before it existed is followed once it is defined', () => {
+    const h = harness(T0);
+    h.segments.setRules({ paying: 'payers' });
+    h.define('paying-users', { tag: 'paying' });
+    h.send([{ event: 'purchase', distinct_id: 'dee' }]);
+    expect(members(h, 'paying-users')).toEqual([]);
+    h.define('payers', { did: 'purchase' });
+    expect(members(h, 'paying-users')).toEqual(['dee']);
+    expect(reported(h)).toEqual(['paying-users dee entry']);
+  });
+});
+
+describe('rule tags', () => {
+  it('readers follow the rule segment in realtime: entry on the event, exit as its window slides', () => {
+    const h = harness(T0);
+    h.define('recent', { did: 'purchase', within: { last: '1d' } });
+    h.segments.setRules({ active: 'recent' });
+    h.define('active-pros', { and: [{ tag: 'active' }, { prop: 'plan', value: 'pro' }] });
+    h.define('idle-pros', { and: [{ prop: 'plan', value: 'pro' }, { not: { segment: 'active-pros' } }] });
+    h.send([{ event: 'visit', distinct_id: 'fay', $set: { plan: 'pro' } }]);
+    expect(members(h, 'idle-pros')).toEqual(['fay']);
+    reported(h);
+    h.send([{ event: 'purchase', distinct_id: 'fay' }]);
+    expect(members(h, 'active-pros')).toEqual(['fay']);
+    expect(reported(h)).toEqual(['active-pros fay entry', 'idle-pros fay exit', 'recent fay entry']);
+    h.clock.t = T0 + DAY + 1;
+    h.segments.tick();
+    expect(members(h, 'active-pros')).toEqual([]);
+    expect(reported(h)).toEqual(['active-pros fay exit', 'idle-pros fay entry', 'recent fay exit']);
+  });
+
+  it('setting, moving and removing a rule re-evaluates the readers of its tag and reports it', () => {
+    const h = harness(T0);
+    h.define('payers', { did: 'purchase' });
+    h.define('pros', { prop: 'plan', value: 'pro' });
+    h.send([
+      { event: 'purchase', distinct_id: 'gil' },
+      { event: 'visit', distinct_id: 'hal', $set: { plan: 'pro' } },
+      { event: 'visit', distinct_id: 'ivy' },
+    ]);
+    h.tag('ivy', { op: 'add', tag: 'gold', value: null });
+    h.define('gold', { tag: 'gold' });
+    h.define('not-gold', { not: { segment: 'gold' } });
+    expect(members(h, 'gold')).toEqual(['ivy']);
+    reported(h);
+    h.segments.setRules({ gold: 'payers' });
+    expect(members(h, 'gold')).toEqual(['gil']);
+    expect(reported(h)).toEqual([
+      'gold gil entry',
+      'gold ivy exit',
+      'not-gold gil exit',
+      'not-gold ivy entry',
+    ]);
+    h.segments.setRules({ gold: 'pros' });
+    expect(members(h, 'gold')).toEqual(['hal']);
+    expect(members(h, 'not-gold')).toEqual(['gil', 'ivy']);
+    reported(h);
+    // Without the rule the manual tag holds again.
+    h.segments.setRules({});
+    expect(members(h, 'gold')).toEqual(['ivy']);
+    expect(reported(h)).toEqual([
+      'gold hal exit',
+      'gold ivy entry',
+      'not-gold hal entry',
+      'not-gold ivy exit',
+    ]);
+  });
+
+  it('are held without a value: asking for a value selects nobody, in bitmaps and per user alike', () => {
+    const h = harness(T0);
+    h.define('payers', { did: 'purchase' });
+    h.segments.setRules({ paying: 'payers' });
+    h.define('valued', { tag: 'paying', value: 'x' });
+    h.send([{ event: 'purchase', distinct_id: 'jo' }]);
+    expect(members(h, 'valued')).toEqual([]);
+    const plan = compilePlan(parseCondition({ tag: 'paying', value: 'x' }));
+    expect(evaluatePlan(plan, h.segments.source, T0).size).toBe(0);
+    expect(evaluateUser(plan, h.segments.facts.of(h.index.ids.get('jo')!), T0)).toBe(false);
+  });
+});
+
+describe('defined events', () => {
+  it('a segment counting one counts the underlying event with its filters, as it arrives', () => {
+    const events = (name: string) =>
+      name === 'Pressed buy'
+        ? { event: '$click', where: [{ prop: '$el_text', op: 'eq' as const, value: 'Buy' }] }
+        : undefined;
+    const h = harness(T0, events);
+    h.send([
+      { event: '$click', distinct_id: 'kim', properties: { $el_text: 'Buy' } },
+      { event: '$click', distinct_id: 'lou', properties: { $el_text: 'Sell' } },
+    ]);
+    h.define('pressed', { did: 'Pressed buy', within: { last: '7d' } });
+    expect(members(h, 'pressed')).toEqual(['kim']);
+    h.send([
+      { event: '$click', distinct_id: 'lou', properties: { $el_text: 'Sell' } },
+      { event: '$click', distinct_id: 'max', properties: { $el_text: 'Buy' } },
+    ]);
+    expect(members(h, 'pressed')).toEqual(['kim', 'max']);
+    h.clock.t = T0 + 7 * DAY + 1;
+    h.segments.tick();
+    expect(members(h, 'pressed')).toEqual([]);
+  });
+});
+
 describe('bitmap evaluation agrees with per-user evaluation', () => {
   it('on random users, events, profiles and tags, for every leaf kind', () => {
     const r = prng(5);
