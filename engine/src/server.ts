@@ -18,12 +18,14 @@ import { registerPathsQuery } from './routes/query-paths.js';
 import { registerRetentionQuery } from './routes/query-retention.js';
 import { registerSdkAssets } from './routes/sdk-assets.js';
 import { registerSecretRoutes } from './routes/secret-scope.js';
+import { registerChangeRoutes } from './routes/segment-changes.js';
 import { registerSegmentRoutes } from './routes/segments.js';
 import { registerTagRoutes } from './routes/tags.js';
 import { registerUserRoutes } from './routes/users.js';
 import { ChangeFeed } from './segments/change-feed.js';
+import { LastRuns } from './segments/last-runs.js';
 import { SegmentScheduler } from './segments/scheduler.js';
-import { syncShards } from './segments/shard-calls.js';
+import { redefineEventReaders, syncShards } from './segments/shard-calls.js';
 import { SizeHistory } from './segments/size-history.js';
 import { SegmentStore } from './segments/store.js';
 import { loadTagKey } from './segments/tag-events.js';
@@ -70,27 +72,33 @@ export async function startWeft(options: WeftOptions = {}, env = process.env): P
   const clickhouse = await connectClickHouse(config);
   const analysis = { engine, definitions, clickhouse };
   // Shards keep no segment definitions: they get them before the first request.
-  const segmentStore = new SegmentStore(join(config.dataDir, 'segments'));
+  const segmentStore = new SegmentStore(join(config.dataDir, 'segments'), definitions);
   const tagKey = loadTagKey(config.dataDir);
   // Embedded shards exist now; on Kafka each gets the definitions when its partition is assigned.
   if (config.kafkaBrokers) engine.onShardStart = (partition) => syncShards(engine, segmentStore, partition);
   else await syncShards(engine, segmentStore);
   const sizeHistory = new SizeHistory(join(config.dataDir, 'segments', 'sizes.ndjson'));
-  const scheduler = new SegmentScheduler(engine, segmentStore, sizeHistory);
-  const changeFeed = new ChangeFeed(segmentStore);
+  const changeFeed = new ChangeFeed(join(config.dataDir, 'segments', 'changes'), segmentStore);
   engine.onSegmentChanges = (changes) => changeFeed.publish(changes);
+  // After the feed: a slot missed while down runs at once, and its changes are logged.
+  const lastRuns = new LastRuns(join(config.dataDir, 'segments', 'last-runs.json'));
+  const scheduler = new SegmentScheduler(engine, segmentStore, sizeHistory, lastRuns);
   await registerSecretRoutes(app, keys, (scope) => {
     registerEventsQuery(scope, engine, definitions, clickhouse);
     registerFunnelQuery(scope, analysis);
     registerRetentionQuery(scope, analysis);
     registerPathsQuery(scope, analysis);
     registerHeatmapQuery(scope, analysis);
-    registerDefinitionRoutes(scope, definitions);
-    registerUserRoutes(scope, engine);
+    registerDefinitionRoutes(scope, definitions, {
+      readers: (project, name) => segmentStore.eventReaders(project, name).map((s) => `segment ${s.id}`),
+      changed: (project, name) => redefineEventReaders(engine, segmentStore, project, name),
+    });
+    registerUserRoutes(scope, engine, segmentStore);
     // Decide takes the secret key like every other non-ingest route: it reveals profile facts.
     registerDecideRoute(scope, engine, segmentStore);
     registerTagRoutes(scope, { engine, store: segmentStore, tagKey });
-    registerSegmentRoutes(scope, { engine, store: segmentStore, feed: changeFeed, history: sizeHistory });
+    registerSegmentRoutes(scope, { engine, store: segmentStore, history: sizeHistory, scheduler });
+    registerChangeRoutes(scope, { store: segmentStore, feed: changeFeed });
     if (config.kafkaBrokers) registerPeerRoute(scope, engine);
   });
   registerHealthRoutes(app, engine);
@@ -115,6 +123,7 @@ export async function startWeft(options: WeftOptions = {}, env = process.env): P
       scheduler.stop();
       await app.close();
       await engine.close();
+      changeFeed.close();
       await clickhouse?.close();
     },
   };

@@ -1,4 +1,13 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  truncateSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
@@ -52,4 +61,16 @@ export function readJsonLines<T>(path: string, onLine: (value: T) => void): void
     }
     onLine(value);
   }
+}
+
+/**
+ * Opens an append-only file of JSON lines for appending. A last line without its newline is
+ * the torn end of a crash mid-append: it is cut off first, or the next line would run into it.
+ */
+export function openJsonLinesForAppend(path: string): number {
+  mkdirSync(dirname(path), { recursive: true });
+  const text = readFileIfExists(path);
+  if (text && !text.endsWith('\n'))
+    truncateSync(path, Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1)));
+  return openSync(path, 'a');
 }

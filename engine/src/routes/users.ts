@@ -3,6 +3,7 @@ import { WeftError } from '@weft/core';
 import type { FastifyInstance } from 'fastify';
 import type { Engine } from '../engine.js';
 import type { StoredEvent } from '../index/project-index.js';
+import type { SegmentStore } from '../segments/store.js';
 
 /** A shard's answer for one user (DESIGN §6: profile, tags, segments). */
 interface UserSummary {
@@ -29,7 +30,20 @@ async function askOwner<T>(
   return found;
 }
 
-export function registerUserRoutes(app: FastifyInstance, engine: Engine): void {
+/**
+ * The user's tags as segments read them: manual tags with their values, and each rule tag
+ * (no value) whose segment the user is in; a rule tag hides a manual tag of the same name.
+ */
+function tagsOf(summary: UserSummary, rules: Record<string, string>): Record<string, string | null> {
+  const tags = { ...summary.tags };
+  for (const [tag, segment] of Object.entries(rules)) {
+    if (summary.segments.includes(segment)) tags[tag] = null;
+    else delete tags[tag];
+  }
+  return tags;
+}
+
+export function registerUserRoutes(app: FastifyInstance, engine: Engine, store: SegmentStore): void {
   app.get<{ Params: { distinct_id: string } }>('/v1/users/:distinct_id/timeline', async (request) => {
     const events = await askOwner<StoredEvent[]>(
       engine,
@@ -50,6 +64,6 @@ export function registerUserRoutes(app: FastifyInstance, engine: Engine): void {
   app.get<{ Params: { distinct_id: string } }>('/v1/users/:distinct_id', async (request) => {
     const distinctId = request.params.distinct_id;
     const summary = await askOwner<UserSummary>(engine, 'user', request.project, distinctId);
-    return { distinct_id: distinctId, ...summary };
+    return { distinct_id: distinctId, ...summary, tags: tagsOf(summary, store.rules(request.project)) };
   });
 }

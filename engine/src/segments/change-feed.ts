@@ -1,24 +1,45 @@
+import { ChangeLog, type ChangeLogOptions, type LoggedChange, type LogRead } from './change-log.js';
 import type { SegmentChange } from './protocol.js';
 import type { SegmentStore, Webhook } from './store.js';
+import { WebhookOutbox, type WebhookOutboxOptions } from './webhook-outbox.js';
 
-type Listener = (changes: SegmentChange[]) => void;
+type Listener = (changes: LoggedChange[]) => void;
 
-const RETRY_MS = [1_000, 5_000, 25_000];
+export interface ChangeFeedOptions {
+  log?: ChangeLogOptions;
+  webhooks?: WebhookOutboxOptions;
+}
 
 /**
- * Entry and exit changes from the shards, fanned out to server-sent-event streams and to
- * webhook subscriptions (for journeys to consume). Webhooks get a POST `{changes:[…]}` per
- * batch, retried three times with backoff; delivery is at least once and unordered across
- * batches, so consumers should key on (segment, distinct_id, at).
+ * Entry and exit changes from the shards, for journeys to consume: numbered into a durable
+ * log (data dir `segments/changes/`), then fanned out to server-sent-event streams, which
+ * resume after a reconnect from the log, and to webhook subscriptions through their outbox.
  */
 export class ChangeFeed {
   private readonly listeners = new Set<{ project: string; segment: string | undefined; fn: Listener }>();
+  private readonly log: ChangeLog;
+  private readonly outbox: WebhookOutbox;
+  private closed = false;
 
-  constructor(
-    private readonly store: SegmentStore,
-    private readonly post: (url: string, body: string) => Promise<boolean> = postJson,
-  ) {}
+  constructor(dir: string, store: SegmentStore, options: ChangeFeedOptions = {}) {
+    this.log = new ChangeLog(dir, options.log);
+    this.outbox = new WebhookOutbox(dir, store, this.log, options.webhooks);
+  }
 
+  get lastId(): number {
+    return this.log.lastId;
+  }
+
+  get oldestId(): number {
+    return this.log.oldestId;
+  }
+
+  /** Logged changes of one chunk after `after` up to `through`; undefined when retention dropped them. */
+  readFrom(after: number, through: number): LogRead | undefined {
+    return this.log.readFrom(after, through);
+  }
+
+  /** Live changes of a project (one segment's, when given), from the next one logged. */
   subscribe(project: string, segment: string | undefined, fn: Listener): () => void {
     const entry = { project, segment, fn };
     this.listeners.add(entry);
@@ -26,44 +47,29 @@ export class ChangeFeed {
   }
 
   publish(changes: SegmentChange[]): void {
+    if (this.closed) return;
+    const logged = this.log.append(changes);
     for (const l of this.listeners) {
-      const mine = changes.filter(
+      const mine = logged.filter(
         (c) => c.project === l.project && (l.segment === undefined || c.segment === l.segment),
       );
       if (mine.length > 0) l.fn(mine);
     }
-    const projects = new Set(changes.map((c) => c.project));
-    for (const project of projects) {
-      for (const hook of this.store.webhooks(project)) {
-        const mine = changes.filter(
-          (c) => c.project === project && (hook.segment === undefined || c.segment === hook.segment),
-        );
-        if (mine.length > 0) void this.deliver(hook, JSON.stringify({ changes: mine }), 0);
-      }
-    }
+    for (const project of new Set(changes.map((c) => c.project))) this.outbox.wake(project);
+    this.log.trim(this.outbox.delivered());
   }
 
-  private async deliver(hook: Webhook, body: string, attempt: number): Promise<void> {
-    if (await this.post(hook.url, body)) return;
-    const wait = RETRY_MS[attempt];
-    if (wait === undefined) {
-      console.error(`weft: webhook ${hook.id} (${hook.url}) failed ${attempt + 1} times; changes dropped`);
-      return;
-    }
-    setTimeout(() => void this.deliver(hook, body, attempt + 1), wait).unref();
+  addWebhook(project: string, hook: Webhook): void {
+    this.outbox.add(project, hook);
   }
-}
 
-async function postJson(url: string, body: string): Promise<boolean> {
-  try {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body,
-      signal: AbortSignal.timeout(10_000),
-    });
-    return res.ok;
-  } catch {
-    return false;
+  removeWebhook(project: string, id: string): boolean {
+    return this.outbox.remove(project, id);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.outbox.stop();
+    this.log.close();
   }
 }

@@ -1,6 +1,6 @@
-import { nextRun, parseCron } from '@weft/segments';
-import type { Engine } from '../engine.js';
-import { sumShards } from './shard-calls.js';
+import { nextRun, parseCron, type Segment } from '@weft/segments';
+import type { LastRuns } from './last-runs.js';
+import { type ShardQueries, sumShards } from './shard-calls.js';
 import type { SizeHistory } from './size-history.js';
 import type { SegmentStore } from './store.js';
 
@@ -9,66 +9,88 @@ const SAMPLE_MS = 3_600_000;
 
 /**
  * Runs scheduled segments on their cron schedules (read in each segment's time zone) and
- * samples every segment's size hourly for its size history. It looks every few seconds rather
- * than arming one long timer per segment, so edits and deletes need no bookkeeping: the next
- * run of each segment is computed from when it was last considered.
+ * samples every segment's size hourly for its size history. A segment is due at the first
+ * slot after its last run (durable, in LastRuns) or its last edit, so a restart neither
+ * repeats a slot that ran nor skips one missed while down: that one runs once, at start.
+ * It looks every few seconds rather than arming one long timer per segment, so edits and
+ * deletes need no bookkeeping.
  */
 export class SegmentScheduler {
-  private readonly due = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
-  private running = false;
+  private checking: Promise<void> | undefined;
   private sampledAt = 0;
+  private stopped = false;
 
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: ShardQueries,
     private readonly store: SegmentStore,
     private readonly history: SizeHistory,
+    private readonly runs: LastRuns,
     private readonly now: () => number = Date.now,
   ) {
+    runs.keepOnly((project, id) => store.get(project, id) !== undefined);
     this.timer = setInterval(() => void this.check(), CHECK_MS);
     this.timer.unref();
+    void this.check();
   }
 
-  async check(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
+  /** The first slot after the segment's last run or edit. */
+  nextRunAt(project: string, seg: Extract<Segment, { mode: 'scheduled' }>): number {
+    const since = Math.max(this.runs.get(project, seg.id) ?? 0, seg.updated_at);
+    return nextRun(parseCron(seg.schedule), since, seg.tz);
+  }
+
+  /** What GET of a segment shows of its runs. */
+  runInfo(project: string, seg: Segment): { last_run_at: number | null; next_run_at?: number } {
+    const last = this.runs.get(project, seg.id) ?? null;
+    return seg.mode === 'scheduled'
+      ? { last_run_at: last, next_run_at: this.nextRunAt(project, seg) }
+      : { last_run_at: last };
+  }
+
+  /** Records a run made outside the schedule ("run now"). */
+  ran(project: string, id: string, at = this.now()): void {
+    this.runs.record(project, id, at);
+  }
+
+  /** Runs what is due; a check already under way is joined rather than doubled. */
+  check(): Promise<void> {
+    this.checking ??= this.checkOnce().finally(() => {
+      this.checking = undefined;
+    });
+    return this.checking;
+  }
+
+  private async checkOnce(): Promise<void> {
     try {
       const now = this.now();
       for (const project of this.store.projects()) {
         for (const seg of this.store.list(project)) {
-          if (seg.mode !== 'scheduled') continue;
-          const key = `${project}\n${seg.id}\n${seg.schedule}\n${seg.tz}`;
-          const at = this.due.get(key) ?? nextRun(parseCron(seg.schedule), now, seg.tz);
-          if (at > now) {
-            this.due.set(key, at);
-            continue;
-          }
+          if (seg.mode !== 'scheduled' || this.nextRunAt(project, seg) > now) continue;
           const size = await sumShards(this.engine, { op: 'run', project, id: seg.id });
+          if (this.stopped) return;
           this.history.record(project, seg.id, size, now);
-          this.due.set(key, nextRun(parseCron(seg.schedule), now, seg.tz));
+          this.runs.record(project, seg.id, now);
         }
       }
       if (now - this.sampledAt >= SAMPLE_MS) {
         this.sampledAt = now;
         for (const project of this.store.projects()) {
           for (const seg of this.store.list(project)) {
-            this.history.record(
-              project,
-              seg.id,
-              await sumShards(this.engine, { op: 'size', project, id: seg.id }),
-              now,
-            );
+            const size = await sumShards(this.engine, { op: 'size', project, id: seg.id });
+            if (this.stopped) return;
+            this.history.record(project, seg.id, size, now);
           }
         }
       }
     } catch (err) {
       console.error('weft: a scheduled segment run failed', err);
-    } finally {
-      this.running = false;
     }
   }
 
+  /** Stops checking; a check under way records nothing more (an unrecorded run runs again at start). */
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
   }
 }

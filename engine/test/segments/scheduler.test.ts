@@ -1,0 +1,119 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Segment } from '@weft/segments';
+import { afterEach, describe, expect, it } from 'vitest';
+import { LastRuns } from '../../src/segments/last-runs.js';
+import type { SegmentRequest } from '../../src/segments/protocol.js';
+import { SegmentScheduler } from '../../src/segments/scheduler.js';
+import type { ShardQueries } from '../../src/segments/shard-calls.js';
+import { SizeHistory } from '../../src/segments/size-history.js';
+import { SegmentStore } from '../../src/segments/store.js';
+
+const DAY = 86_400_000;
+const MINUTE = 60_000;
+/** 2026-01-10 05:00 UTC; the segment runs daily at 05:30. */
+const T0 = Date.UTC(2026, 0, 10, 5, 0);
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** Shards that count the runs they are asked for. */
+class CountingShards implements ShardQueries {
+  readonly runs: number[] = [];
+  constructor(private readonly clock: { t: number }) {}
+  async queryShards<T>(_kind: string, args: unknown): Promise<T[]> {
+    if ((args as SegmentRequest).op === 'run') this.runs.push(this.clock.t);
+    return [3] as T[];
+  }
+}
+
+describe('segment scheduler', () => {
+  it('runs each cron slot once across restarts, and a slot missed while down once at start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'weft-scheduler-'));
+    dirs.push(dir);
+    const clock = { t: T0 };
+    const shards = new CountingShards(clock);
+    const store = new SegmentStore(dir);
+    const seg: Segment = {
+      id: 'seg_daily',
+      name: 'daily',
+      mode: 'scheduled',
+      definition: { did: 'visit' },
+      schedule: '30 5 * * *',
+      tz: 'UTC',
+      created_at: T0 - 3 * DAY,
+      updated_at: T0 - 3 * DAY,
+    };
+    store.put('p', seg);
+    const history = new SizeHistory(join(dir, 'sizes.ndjson'));
+    const start = (): SegmentScheduler =>
+      new SegmentScheduler(shards, store, history, new LastRuns(join(dir, 'last-runs.json')), () => clock.t);
+
+    // Never ran, and yesterday's 05:30 passed since its creation: one catch-up run at start.
+    let scheduler = start();
+    await scheduler.check();
+    await scheduler.check();
+    expect(shards.runs).toEqual([T0]);
+    clock.t = T0 + 30 * MINUTE + 10_000;
+    await scheduler.check();
+    await scheduler.check();
+    expect(shards.runs).toEqual([T0, T0 + 30 * MINUTE + 10_000]);
+    expect(scheduler.runInfo('p', seg)).toEqual({
+      last_run_at: T0 + 30 * MINUTE + 10_000,
+      next_run_at: T0 + DAY + 30 * MINUTE,
+    });
+    scheduler.stop();
+
+    // A restart a minute later: today's slot ran, so nothing runs.
+    clock.t += MINUTE;
+    scheduler = start();
+    await scheduler.check();
+    expect(shards.runs).toHaveLength(2);
+    expect(scheduler.runInfo('p', seg).last_run_at).toBe(T0 + 30 * MINUTE + 10_000);
+    scheduler.stop();
+
+    // Down for three days: the missed slots run once at start, not three times.
+    clock.t = T0 + 3 * DAY + 6 * 60 * MINUTE;
+    scheduler = start();
+    await scheduler.check();
+    await scheduler.check();
+    expect(shards.runs).toEqual([T0, T0 + 30 * MINUTE + 10_000, T0 + 3 * DAY + 6 * 60 * MINUTE]);
+    expect(scheduler.runInfo('p', seg).next_run_at).toBe(T0 + 4 * DAY + 30 * MINUTE);
+    scheduler.stop();
+  });
+
+  it('counts "run now" as the last run, and forgets deleted segments', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'weft-scheduler-'));
+    dirs.push(dir);
+    const clock = { t: T0 };
+    const store = new SegmentStore(dir);
+    const seg: Segment = {
+      id: 'seg_rt',
+      name: 'rt',
+      mode: 'realtime',
+      definition: { did: 'visit' },
+      created_at: T0,
+      updated_at: T0,
+    };
+    store.put('p', seg);
+    const runsPath = join(dir, 'last-runs.json');
+    const history = new SizeHistory(join(dir, 'sizes.ndjson'));
+    const scheduler = new SegmentScheduler(
+      new CountingShards(clock),
+      store,
+      history,
+      new LastRuns(runsPath),
+      () => clock.t,
+    );
+    expect(scheduler.runInfo('p', seg)).toEqual({ last_run_at: null });
+    scheduler.ran('p', seg.id);
+    scheduler.stop();
+    expect(new LastRuns(runsPath).get('p', seg.id)).toBe(T0);
+    store.delete('p', seg.id);
+    new SegmentScheduler(new CountingShards(clock), store, history, new LastRuns(runsPath)).stop();
+    expect(new LastRuns(runsPath).get('p', seg.id)).toBeUndefined();
+  });
+});
