@@ -52,7 +52,8 @@ class RecordApplier implements EventVisitor {
   private valueId(i: number): number {
     let id = this.ids[i]!;
     if (id < 0) {
-      id = this.index.values.stringId(this.rec.strings.get(i));
+      const strings = this.rec.strings;
+      id = this.index.values.utf8Id(this.rec.buf, strings.byteStart(i), strings.byteEnd(i));
       this.ids[i] = id;
     }
     return id;
