@@ -7,7 +7,8 @@ import { checkLayout } from './data-dir.js';
 import type { KafkaSettings } from './kafka/client-config.js';
 import { KafkaBus } from './kafka/kafka-bus.js';
 import { type FeedEvent, PartitionFeed } from './kafka/partition-feed.js';
-import type { SegmentChange } from './segments/protocol.js';
+import { decodePeer, encodePeer, PEER_CONTENT_TYPE, type PeerRequest } from './kafka/peer-wire.js';
+import { AGGREGATE_OPS, type SegmentChange, type SegmentRequest } from './segments/protocol.js';
 import type {
   IngestMessage,
   IngestReply,
@@ -26,6 +27,11 @@ type Pending = { resolve: (value: unknown) => void; reject: (err: Error) => void
 
 /** Query kinds that see every write acknowledged anywhere before they started. */
 const ANALYSES: ReadonlySet<QueryKind> = new Set(ANALYSIS_KINDS);
+
+/** Analyses, and segment reads over every user (estimate, size, members, portrait, …). */
+function readsAllUsers(kind: QueryKind, args: unknown): boolean {
+  return ANALYSES.has(kind) || (kind === 'segments' && AGGREGATE_OPS.has((args as SegmentRequest).op));
+}
 
 /** Longest wait of a query for history moves in flight. */
 const MOVE_WAIT_MS = 5000;
@@ -63,7 +69,14 @@ export class Engine {
   private closed = false;
 
   /** Kafka mode: called when this process starts owning a partition, before queries reach it. */
-  onShardStart: ((partition: number) => Promise<void>) | undefined;
+  private onShardStart: ((partition: number) => Promise<void>) | undefined;
+  /** Kafka mode: partitions whose shard runs but is still being given the definitions. */
+  private readonly starting = new Set<number>();
+  /**
+   * Kafka mode: the definitions-topic offset this process has applied. Peers answer a
+   * fan-out only once they applied as much, so a definition this process saw counts there.
+   */
+  definitionsApplied: () => number = () => 0;
   /** Kafka mode: the partitions' shards are started and stopped here as the group rebalances. */
   private rebalancing: Promise<void> = Promise.resolve();
 
@@ -96,9 +109,14 @@ export class Engine {
     });
   }
 
-  static async start(config: WeftConfig, keys: ProjectKeys[]): Promise<Engine> {
+  /** `onShardStart` (Kafka mode) gives a partition's shard the definitions before queries reach it. */
+  static async start(
+    config: WeftConfig,
+    keys: ProjectKeys[],
+    onShardStart?: (partition: number) => Promise<void>,
+  ): Promise<Engine> {
     return config.kafkaBrokers
-      ? Engine.startKafka(config, keys, config.kafkaBrokers)
+      ? Engine.startKafka(config, keys, config.kafkaBrokers, onShardStart)
       : Engine.startEmbedded(config, keys);
   }
 
@@ -107,9 +125,10 @@ export class Engine {
     const shardWorkers: Worker[] = [];
     const ingestPorts = [];
     const readies: Array<Promise<number>> = [];
+    const releases: Array<() => ShardReply[]> = [];
     for (let shard = 0; shard < config.shards; shard++) {
       const channel = new MessageChannel();
-      const { worker, ready } = spawnShard({
+      const { worker, ready, release } = spawnShard({
         shard,
         dataDir: config.dataDir,
         dir: join(config.dataDir, 'shards', `shard-${shard}`),
@@ -120,12 +139,21 @@ export class Engine {
       shardWorkers.push(worker);
       ingestPorts.push(channel.port2);
       readies.push(ready);
+      releases.push(release);
     }
     const validEnds = await Promise.all(readies);
     const ingest = await spawnIngest(config, keys, { validEnds, shardPorts: ingestPorts, relay: false });
     for (const w of shardWorkers) w.removeAllListeners('error').removeAllListeners('exit');
     const engine = new Engine(config, shardWorkers, ingest, undefined, keys[0]?.secretKey ?? '');
     for (let s = 0; s < validEnds.length; s++) engine.ackedEnds[s] = validEnds[s]!;
+    // Evictions replayed from the log asked for their moves before the ingest worker was up;
+    // queries wait for those moves as for live ones.
+    for (let s = 0; s < releases.length; s++) {
+      for (const msg of releases[s]!()) {
+        if (msg.type === 'moved') engine.movePending(moveKey(msg.project, msg.distinctId));
+        engine.onShardReply(s, msg);
+      }
+    }
     return engine;
   }
 
@@ -134,7 +162,12 @@ export class Engine {
    * consumer group; shards start as partitions are assigned to it, loading their snapshot
    * from the partition directory, and stop (flushing ClickHouse, snapshotting) when revoked.
    */
-  private static async startKafka(config: WeftConfig, keys: ProjectKeys[], brokers: string): Promise<Engine> {
+  private static async startKafka(
+    config: WeftConfig,
+    keys: ProjectKeys[],
+    brokers: string,
+    onShardStart: ((partition: number) => Promise<void>) | undefined,
+  ): Promise<Engine> {
     const settings: KafkaSettings = { ...config, brokers };
     const bus = await KafkaBus.connect(settings);
     const ingest = await spawnIngest(config, keys, { validEnds: [], shardPorts: [], relay: true });
@@ -145,6 +178,7 @@ export class Engine {
       bus,
       keys[0]?.secretKey ?? '',
     );
+    engine.onShardStart = onShardStart;
     const feed = new PartitionFeed(settings, bus, (event) => engine.onFeedEvent(event));
     engine.feed = feed;
     await feed.start();
@@ -176,7 +210,7 @@ export class Engine {
     await Promise.all(
       partitions.map(async (partition) => {
         const channel = new MessageChannel();
-        const { worker, ready } = spawnShard({
+        const { worker, ready, release } = spawnShard({
           shard: partition,
           dataDir: this.config.dataDir,
           dir: join(this.config.partitionDir, `partition-${partition}`),
@@ -188,13 +222,17 @@ export class Engine {
         const indexFrom = await ready;
         worker.removeAllListeners('error').removeAllListeners('exit');
         this.watchShard(partition, worker);
+        for (const msg of release()) this.onShardReply(partition, msg);
         // Read-your-writes across processes: answer only after catching up with the partition.
         const high = await this.feed!.highWatermark(partition);
         if (high > this.ackedEnds[partition]!) this.ackedEnds[partition] = high;
+        this.starting.add(partition);
         this.shards[partition] = worker;
         this.feed!.attach(partition, channel.port2, indexFrom);
         // Segment definitions: their first evaluation covers what the shard catches up on.
+        // Queries leave the shard out (and wait for it) until it has them.
         await this.onShardStart?.(partition);
+        this.starting.delete(partition);
       }),
     );
   }
@@ -272,8 +310,7 @@ export class Engine {
   private onIngestReply(msg: IngestReply): void {
     if (msg.type === 'ready') return;
     // Counted before any client hears of its batch: a query then waits for these moves.
-    if (msg.evicted)
-      for (const key of msg.evicted) this.pendingMoves.set(key, (this.pendingMoves.get(key) ?? 0) + 1);
+    if (msg.evicted) for (const key of msg.evicted) this.movePending(key);
     if (this.kafka && msg.records && msg.records.payloads.length > 0) {
       this.produce({ ...msg, evicted: undefined }, msg.records, this.kafka);
       return;
@@ -339,8 +376,8 @@ export class Engine {
       case 'moved': {
         // Append the evicted history to the target partition, then let the source shard
         // snapshot past its eviction.
-        const { project, distinctId, to, events, profile } = msg;
-        this.ingestCall((id) => ({ type: 'move', id, project, distinctId, to, events, profile })).then(
+        const { project, distinctId, ids, to, events, profile } = msg;
+        this.ingestCall((id) => ({ type: 'move', id, project, distinctId, ids, to, events, profile })).then(
           () => {
             this.shards[shard]?.postMessage({ type: 'moved-ack', count: 1 } satisfies ShardRequest);
             this.moveLanded(moveKey(project, distinctId));
@@ -396,9 +433,13 @@ export class Engine {
   private readonly pendingMoves = new Map<string, number>();
   private movesWaiters: Array<() => void> = [];
 
+  private movePending(key: string): void {
+    this.pendingMoves.set(key, (this.pendingMoves.get(key) ?? 0) + 1);
+  }
+
   private moveLanded(key: string): void {
     const n = this.pendingMoves.get(key);
-    // A move replayed at start was never counted here.
+    // A move replayed by a shard taking over a Kafka partition was never counted here.
     if (n === undefined) return;
     if (n > 1) this.pendingMoves.set(key, n - 1);
     else this.pendingMoves.delete(key);
@@ -477,11 +518,14 @@ export class Engine {
     only: number | undefined,
     minOffsets: readonly number[],
   ): Promise<ShardAnswers<T>> {
-    const mine = this.ownedPartitions.filter((p) => only === undefined || p === only);
-    // Other processes acknowledge writes to these partitions too: an analysis waits for the
-    // partitions' end offsets as of now. (Per-user reads such as decide keep to local acks.)
+    const mine = this.ownedPartitions.filter(
+      (p) => (only === undefined || p === only) && !this.starting.has(p),
+    );
+    // Other processes acknowledge writes to these partitions too: a read over every user
+    // waits for the partitions' end offsets as of now. (Per-user reads such as decide keep to
+    // local acks.)
     const ends =
-      this.feed && this.config.peers.length > 0 && ANALYSES.has(kind)
+      this.feed && this.config.peers.length > 0 && readsAllUsers(kind, args)
         ? await Promise.all(mine.map((p) => this.feed!.highWatermark(p).catch(() => 0)))
         : undefined;
     const settled = await Promise.allSettled(
@@ -500,6 +544,32 @@ export class Engine {
     return out;
   }
 
+  /**
+   * Asks the shards running in this process (one, or all) and no peer: on Kafka each process
+   * applies definition changes to its own shards. Asked all, a shard still starting takes the
+   * request in order but is not waited for (it may replay its partition for a while, and
+   * queries wait for it anyway). A shard stopped by a rebalance meanwhile is left out; its
+   * next owner gets the definitions when it starts.
+   */
+  async askOwnShards<T>(kind: QueryKind, args: unknown, only?: number): Promise<T[]> {
+    const mine = this.ownedPartitions.filter((p) => only === undefined || p === only);
+    const calls = mine.map((p) => this.askShard<T>(p, kind, args, this.ackedEnds[p]!));
+    const awaited = calls.filter((call, i) => {
+      if (only !== undefined || !this.starting.has(mine[i]!)) return true;
+      call.catch((err: Error) => {
+        if (err.message !== 'shard stopped') console.error(`weft: shard ${mine[i]} refused ${kind}`, err);
+      });
+      return false;
+    });
+    const settled = await Promise.allSettled(awaited);
+    const out: T[] = [];
+    for (const r of settled) {
+      if (r.status === 'fulfilled') out.push(r.value);
+      else if ((r.reason as Error).message !== 'shard stopped') throw r.reason;
+    }
+    return out;
+  }
+
   private async peerAnswers<T>(
     peer: string,
     kind: QueryKind,
@@ -507,14 +577,21 @@ export class Engine {
     only: number | undefined,
   ): Promise<ShardAnswers<T>> {
     try {
+      const request: PeerRequest = {
+        kind,
+        args,
+        only,
+        minOffsets: this.ackedEnds,
+        definitions: this.definitionsApplied(),
+      };
       const res = await fetch(`${peer}/v1/internal/shards`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.peerKey}` },
-        body: JSON.stringify({ kind, args, only, minOffsets: this.ackedEnds }),
+        headers: { 'content-type': PEER_CONTENT_TYPE, authorization: `Bearer ${this.peerKey}` },
+        body: encodePeer(request),
         signal: AbortSignal.timeout(60_000),
       });
       if (!res.ok) throw new Error(`${res.status} ${await res.text()}`);
-      const answers = (await res.json()) as ShardAnswers<T>;
+      const answers = decodePeer<ShardAnswers<T>>(new Uint8Array(await res.arrayBuffer()));
       this.peerDown.delete(peer);
       return answers;
     } catch (err) {
@@ -550,22 +627,37 @@ export class Engine {
   }
 }
 
-function spawnShard(wd: ShardWorkerData): { worker: Worker; ready: Promise<number> } {
+/**
+ * Starts a shard worker. Until `release`, its messages other than `ready` are held (a replayed
+ * eviction sends its move while the shard loads, before the engine listens); `release`
+ * returns them for the engine to handle.
+ */
+function spawnShard(wd: ShardWorkerData): {
+  worker: Worker;
+  ready: Promise<number>;
+  release: () => ShardReply[];
+} {
   const worker = new Worker(workerUrl(import.meta.url, 'workers/shard-worker'), {
     workerData: wd,
     transferList: [wd.ingestPort],
   });
+  const held: ShardReply[] = [];
+  let started: (validEnd: number) => void;
   const ready = new Promise<number>((resolve, reject) => {
-    const onMessage = (msg: ShardReply) => {
-      if (msg.type !== 'ready') return;
-      worker.off('message', onMessage);
-      resolve(msg.validEnd);
-    };
-    worker.on('message', onMessage);
+    started = resolve;
     worker.once('error', reject);
     worker.once('exit', (code) => reject(new Error(`shard ${wd.shard} exited during start (${code})`)));
   });
-  return { worker, ready };
+  const onMessage = (msg: ShardReply) => {
+    if (msg.type === 'ready') started(msg.validEnd);
+    else held.push(msg);
+  };
+  worker.on('message', onMessage);
+  const release = () => {
+    worker.off('message', onMessage);
+    return held.splice(0);
+  };
+  return { worker, ready, release };
 }
 
 async function spawnIngest(

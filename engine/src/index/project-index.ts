@@ -23,6 +23,13 @@ export interface StoredEvent {
   idLo: number;
 }
 
+/** A person leaving a shard for another: every id it answers to, its events and profile. */
+export interface MovedPerson {
+  ids: string[];
+  events: StoredEvent[];
+  profile: Properties | undefined;
+}
+
 /** Changes since the last snapshot that are not visible in the new rows alone. */
 export interface PendingChanges {
   fromRow: number;
@@ -124,16 +131,34 @@ export class ProjectIndex {
     return applied;
   }
 
-  /** Applies events moved here from another shard; their ids were hashed there. */
-  applyMoved(distinctId: string, events: readonly StoredEvent[], profile: Properties | undefined): void {
-    const user = this.userNumber(distinctId);
-    // The id may have had another person on its old shard: its mapping is re-written from here.
+  /**
+   * Applies a person moved here from another shard to the person of `distinctId` (the id its
+   * eviction named): every id of it becomes an alias here, and its events (ids hashed there)
+   * are added unless already seen, so a repeated move changes nothing.
+   */
+  applyMoved(distinctId: string, moved: MovedPerson): void {
+    const user = this.aliasAll(distinctId, moved.ids);
+    // The ids may have had another person on the old shard: their mapping is re-written from here.
     this.personChanges?.add(user);
-    for (const e of events) {
+    for (const e of moved.events) {
       if (!this.dedup.add(e.idHi, e.idLo)) continue;
       this.addRow(e.idHi, e.idLo, user, e.event, e.time, e.session_id, e.properties);
     }
-    if (profile) this.updateProfile(user, undefined, profile);
+    if (moved.profile) this.updateProfile(user, undefined, moved.profile);
+  }
+
+  /**
+   * Makes each of `ids` an alias of the person of `distinctId` and returns its number. An id
+   * that already had a person of its own here is merged into it, as an identify would.
+   */
+  aliasAll(distinctId: string, ids: readonly string[]): number {
+    const user = this.userNumber(distinctId);
+    for (const id of ids) {
+      const n = this.ids.get(id);
+      if (n === undefined) this.alias(id, user);
+      else if (n !== user) this.merge(n, user);
+    }
+    return user;
   }
 
   userNumber(distinctId: string): number {
@@ -237,12 +262,13 @@ export class ProjectIndex {
   }
 
   /**
-   * Removes a user and returns its events so another shard can take them (an anonymous id
-   * identified as a login id that lives elsewhere). The ids that pointed at it are forgotten.
+   * Removes a user and returns it so another shard can take it (an anonymous id identified as
+   * a login id that lives elsewhere). The ids that pointed at it are forgotten here.
    */
-  evict(distinctId: string): { events: StoredEvent[]; profile: Properties | undefined } | undefined {
+  evict(distinctId: string): MovedPerson | undefined {
     const n = this.ids.get(distinctId);
     if (n === undefined) return undefined;
+    const ids = [...this.idsOf(n)];
     const rows = this.userRows(n);
     const events = Array.from(rows, (r) => this.storedEvent(r));
     const eventCol = this.event.data;
@@ -260,7 +286,7 @@ export class ProjectIndex {
     this.multiIds.delete(n);
     this.names[n] = '';
     this.pending.evicted.push(n);
-    return { events, profile };
+    return { ids, events, profile };
   }
 
   addRow(

@@ -34,14 +34,22 @@ export interface IntakeShard {
 const unpackr = new Unpackr({ useRecords: true });
 const encoder = new EventEncoder();
 
+function isStrings(v: unknown): boolean {
+  return Array.isArray(v) && v.every((x) => typeof x === 'string');
+}
+
 function controlProblem(payload: Uint8Array): string | undefined {
   try {
     const r = unpackr.unpack(payload.subarray(1)) as BusRecord;
     if (typeof r !== 'object' || r === null) return 'control record is not a map';
     if (typeof r.p !== 'string' || typeof r.id !== 'string') return 'control record lacks project or id';
-    if (r.k === 'x' ? !Number.isInteger(r.to) : r.k !== 'm' || !Array.isArray(r.ev))
-      return `control record kind ${String(r.k)} is malformed`;
-    return undefined;
+    const ok =
+      r.k === 'x'
+        ? Number.isInteger(r.to)
+        : r.k === 'a'
+          ? isStrings(r.ids)
+          : r.k === 'm' && Array.isArray(r.ev) && (r.ids === undefined || isStrings(r.ids));
+    return ok ? undefined : `control record kind ${String(r.k)} is malformed`;
   } catch (err) {
     return `control record does not decode: ${(err as Error).message}`;
   }

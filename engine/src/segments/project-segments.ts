@@ -211,11 +211,15 @@ export class ProjectSegments implements SegmentContext {
     }
   }
 
-  /** A user moved here from another shard (identity): its tags come back from its `$tag` rows. */
+  /**
+   * A user moved here from another shard (identity), or its ids arrived ahead of it: its tags
+   * come back from its `$tag` rows, and a person one of its ids had here merged into it.
+   */
   movedIn(distinctId: string): void {
     const index = this.index;
     const user = index.ids.get(distinctId);
     if (user === undefined) return;
+    this.followMerges();
     this.profiles.update(user, index.profiles[user]);
     const ev = index.values.find(TAG_EVENT);
     if (ev >= 0) {

@@ -58,12 +58,11 @@ function route(project: string, events: readonly WeftEvent[]): void {
     pending.set(project, perShard);
   }
   for (const e of events) {
-    const { shard, eviction } = router.route(e);
-    perShard[shard]!.push(e);
-    if (eviction) {
-      // Everything routed so far precedes the eviction on its partition: write it now.
+    perShard[router.route(e, evictions)]!.push(e);
+    if (evictions.length > 0) {
+      // Everything routed so far (the identify too) precedes the eviction and the aliases on
+      // their partitions, and every event routed after them follows: write them now.
       flushEvents();
-      evictions.push(eviction);
       flushEvictions();
     }
   }
@@ -90,6 +89,8 @@ function seedsOf(project: string): [number, number] {
 }
 
 function flushEvents(): void {
+  // Links are durable before the records they routed: a replay never meets a link the router lost.
+  router.save();
   for (const [project, perShard] of pending) {
     for (let p = 0; p < perShard.length; p++) {
       const events = perShard[p]!;
@@ -114,14 +115,29 @@ let evicted: string[] = [];
 function flushEvictions(): void {
   for (const x of evictions) {
     append(x.from, control({ k: 'x', p: x.project, id: x.id, to: x.to }));
+    // The person's other ids already route to `to`: their events must find the person there,
+    // not start new ones, while its history is still on the way.
+    if (x.aliases.length > 0) append(x.to, control({ k: 'a', p: x.project, id: x.id, ids: x.aliases }));
     evicted.push(moveKey(x.project, x.id));
   }
   evictions.length = 0;
 }
 
-/** Hands each shard the records appended for it, in one message (on Kafka the consumer does). */
+let deliveryDue = false;
+
+/**
+ * Hands the shards their records once the port's queued messages are all handled: one
+ * message per shard for all of them, as every message wakes a thread that competes for the
+ * same cores. On Kafka the consumer delivers instead.
+ */
+function deliverSoon(): void {
+  if (relay || deliveryDue) return;
+  deliveryDue = true;
+  setImmediate(deliver);
+}
+
 function deliver(): void {
-  if (relay) return;
+  deliveryDue = false;
   for (let p = 0; p < outbox.length; p++) {
     const payloads = outbox[p]!;
     if (payloads.length === 0) continue;
@@ -159,13 +175,16 @@ function handle(req: IngestRequest): IngestOutcome {
       case 'publish':
         route(req.project, req.events);
         return { id: req.id, ok: true, result: null };
-      case 'move':
+      case 'move': {
         flushEvents();
-        append(
-          req.to,
-          control({ k: 'm', p: req.project, id: req.distinctId, ev: req.events, prof: req.profile }),
-        );
+        // The person may have moved on since its eviction (the next identify of a chain came
+        // first, or the eviction was replayed after a crash): its history follows it there.
+        // Another process's router may not know the person (routes are per process).
+        const to = router.placed(req.project, req.distinctId) ?? req.to;
+        const { project: p, distinctId: id, ids, events: ev, profile: prof } = req;
+        append(to, control({ k: 'm', p, id, ids, ev, prof }));
         return { id: req.id, ok: true, result: null };
+      }
       case 'release':
         bus.release(req.partition, req.offset);
         return { id: req.id, ok: true, result: null };
@@ -186,8 +205,7 @@ port.on('message', (msg: IngestMessage) => {
   const outcomes = msg.requests.map(handle);
   try {
     flushEvents();
-    flushEvictions();
-    deliver();
+    deliverSoon();
   } catch (err) {
     // The log could not be written (disk full, I/O error): nothing of this message is acknowledged.
     reply({ type: 'done', outcomes: outcomes.map((o) => failure(o.id, err)), ends: [] });
@@ -196,7 +214,10 @@ port.on('message', (msg: IngestMessage) => {
   const moved = evicted.length > 0 ? evicted : undefined;
   if (moved) evicted = [];
   const done = async () => {
-    if (closing) await bus.close();
+    if (closing) {
+      router.close();
+      await bus.close();
+    }
     const ends = Array.from({ length: data.shards }, (_, p) => bus.endOffset(p));
     if (!relay) return reply({ type: 'done', outcomes, ends, evicted: moved });
     const records = relay.take();

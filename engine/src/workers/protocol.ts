@@ -5,10 +5,15 @@ import type { ClickHouseOptions } from '../clickhouse/client.js';
 import type { StoredEvent } from '../index/project-index.js';
 import type { SegmentChange } from '../segments/protocol.js';
 
-/** Control records on the bus (msgpack after RECORD_CONTROL): an eviction order, or history moved in. */
+/**
+ * Control records on the bus (msgpack after RECORD_CONTROL): an eviction order; aliases
+ * (`ids` join the person of `id`, written ahead of a person moving in); or history moved in,
+ * with every id of the person (`ids` is absent in records written before moves carried them).
+ */
 export type BusRecord =
   | { k: 'x'; p: string; id: string; to: number }
-  | { k: 'm'; p: string; id: string; ev: StoredEvent[]; prof: Properties | null };
+  | { k: 'a'; p: string; id: string; ids: string[] }
+  | { k: 'm'; p: string; id: string; ids?: string[]; ev: StoredEvent[]; prof: Properties | null };
 
 export interface ShardWorkerData {
   shard: number;
@@ -74,6 +79,8 @@ export type ShardReply =
       type: 'moved';
       project: string;
       distinctId: string;
+      /** Every id of the evicted person. */
+      ids: string[];
       to: number;
       events: StoredEvent[];
       profile: Properties | null;
@@ -88,6 +95,7 @@ export type IngestRequest =
       id: number;
       project: string;
       distinctId: string;
+      ids: string[];
       to: number;
       events: StoredEvent[];
       profile: Properties | null;

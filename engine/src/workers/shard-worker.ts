@@ -88,17 +88,22 @@ function apply(payload: Uint8Array): void {
   const record = unpackr.unpack(payload.subarray(1)) as BusRecord;
   const index = project(record.p);
   if (record.k === 'm') {
-    index.applyMoved(record.id, record.ev, record.prof ?? undefined);
+    const moved = { ids: record.ids ?? [], events: record.ev, profile: record.prof ?? undefined };
+    index.applyMoved(record.id, moved);
+    segments.of(index).movedIn(record.id);
+  } else if (record.k === 'a') {
+    index.aliasAll(record.id, record.ids);
     segments.of(index).movedIn(record.id);
   } else {
     segments.of(index).evicting(record.id);
-    // The id was identified as a login id living on another shard: hand its history over.
+    // The id was identified as a login id living on another shard: hand its person over.
     const moved = index.evict(record.id);
     unconfirmedMoves++;
     send({
       type: 'moved',
       project: record.p,
       distinctId: record.id,
+      ids: moved?.ids ?? [],
       to: record.to,
       events: moved?.events ?? [],
       profile: moved?.profile ?? null,

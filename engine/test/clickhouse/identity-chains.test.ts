@@ -173,3 +173,82 @@ describe('identity chains: index equals ClickHouse', () => {
     expect(await retentionSql(ch, PROJECT, q)).toEqual(fromIndex);
   });
 });
+
+/**
+ * The same chain when its ids live on three shards (a -> b moves a's history to b's shard,
+ * b -> c moves b's person on to c's), applied in the least convenient order the shards may
+ * take it: c's shard learns a as an alias (written ahead of the moves) before b's shard links
+ * a to b, and a's history arrives last. Every shard's sink writes as it goes.
+ */
+describe('identity chains across shards: moves carry every id', () => {
+  const P = 'chain-moves';
+  const at = (distinctId: string, event: string, time: number, properties: Properties = {}) => ({
+    ...ev(distinctId, event, time, properties),
+    project: P,
+  });
+  const shards = [0, 1, 2].map(() => {
+    const index = new ProjectIndex(P);
+    index.personChanges = new Set();
+    return index;
+  });
+  const [s0, s1, s2] = shards as [ProjectIndex, ProjectIndex, ProjectIndex];
+  const applied: WeftEvent[] = [];
+  async function apply(index: ProjectIndex, e: WeftEvent): Promise<void> {
+    applied.push(e);
+    index.applyEvents([e]);
+    await sink(index);
+  }
+  async function sink(index: ProjectIndex): Promise<void> {
+    const rows = takePersonRows(index);
+    if (rows) await ch.insert('identities', rows);
+  }
+  const q = { from: FROM, to: TO };
+
+  beforeAll(async () => {
+    await apply(s0, at('a', 'view', T + HOUR));
+    await apply(s2, at('c', 'home', T + 2 * HOUR));
+    await apply(s2, { ...identify('c', 'b', T + DAY + 2 * HOUR), project: P });
+    s2.aliasAll('b', ['a']);
+    await sink(s2);
+    await apply(s2, at('a', 'buy', T + 2 * DAY));
+    await apply(s1, { ...identify('b', 'a', T + 3 * HOUR), project: P });
+    await apply(s1, at('b', 'cart', T + DAY + HOUR));
+    s2.applyMoved('b', s1.evict('b')!);
+    await sink(s2);
+    s2.applyMoved('a', s0.evict('a')!);
+    await sink(s2);
+    await insertEvents(ch, applied);
+  });
+
+  it('maps every id to the last login, in ClickHouse as in the index', async () => {
+    const rows = await ch.rows<{ distinct_id: string; person: string }>(
+      `SELECT distinct_id, argMax(person, version) AS person FROM ${ch.table('identities')}
+       WHERE project = '${P}' GROUP BY distinct_id ORDER BY distinct_id`,
+    );
+    const want = ['a', 'b', 'c'].map((id) => ({ distinct_id: id, person: 'c' }));
+    expect(rows).toEqual(want);
+    expect(shards.flatMap((index) => allPersonRows(index)).map((r) => r.person)).toEqual(['c', 'c', 'c']);
+    expect(s2.timeline('a')).toEqual(s2.timeline('c'));
+  });
+
+  it('counts one person and one conversion in both', async () => {
+    const events: EventsQuery = {
+      events: [{ event: 'view' }, { event: 'cart' }, { event: 'buy' }, { event: '$identify' }],
+      metric: 'uniques',
+      interval: 'week',
+      tz: 'UTC',
+      ...q,
+    };
+    const fromIndex = indexEvents(shards, events);
+    expect(fromIndex.series.map((s) => s.total)).toEqual([1, 1, 1, 1]);
+    expect(await eventsSql(ch, P, events)).toEqual(fromIndex);
+    const funnel: FunnelQuery = {
+      steps: [{ event: 'view' }, { event: 'cart' }, { event: 'buy' }],
+      window: 3 * DAY,
+      ...q,
+    };
+    const converted = indexFunnel(shards, funnel);
+    expect(converted.steps.map((s) => s.users)).toEqual([1, 1, 1]);
+    expect(await funnelSql(ch, P, funnel)).toEqual(converted);
+  });
+});

@@ -105,9 +105,40 @@ describe('ProjectIndex', () => {
 
     const target = new ProjectIndex('p');
     target.applyEvents([ev('user', '$identify', 50, { $anon_distinct_id: 'anon' })]);
-    target.applyMoved('anon', moved.events, moved.profile);
-    target.applyMoved('anon', moved.events, moved.profile);
+    target.applyMoved('anon', moved);
+    target.applyMoved('anon', moved);
     expect(target.timeline('user')!.map((e) => e.event)).toEqual(['view', 'click', 'x', '$identify']);
     expect(target.profile('user')).toEqual({ k: 1 });
+  });
+
+  it('moves every id of a person: the new shard answers to each with one user', () => {
+    const source = new ProjectIndex('p');
+    source.applyEvents([
+      ev('a', 'view', 10),
+      ev('b', '$identify', 20, { $anon_distinct_id: 'a' }),
+      ev('b', 'cart', 30),
+    ]);
+    const moved = source.evict('b')!;
+    expect(moved.ids.sort()).toEqual(['a', 'b']);
+
+    const target = new ProjectIndex('p');
+    target.personChanges = new Set();
+    target.applyEvents([ev('c', 'home', 5), ev('c', '$identify', 40, { $anon_distinct_id: 'b' })]);
+    // An event of `a` that got here before its aliases would start a person of its own: the
+    // aliases written ahead of the move, and the move itself, fold it into the person.
+    target.applyEvents([ev('a', 'late', 50)]);
+    expect(target.ids.get('a')).not.toBe(target.ids.get('c'));
+    target.aliasAll('b', ['a']);
+    target.applyMoved('b', moved);
+    target.applyMoved('b', moved);
+    const c = target.ids.get('c')!;
+    expect(['a', 'b'].map((id) => target.ids.get(id))).toEqual([c, c]);
+    expect([...target.idsOf(c)].sort()).toEqual(['a', 'b', 'c']);
+    const timeline = target.timeline('a')!.map((e) => e.event);
+    expect(timeline).toEqual(['home', 'view', '$identify', 'cart', '$identify', 'late']);
+    expect(target.timeline('c')!.map((e) => e.event)).toEqual(timeline);
+    expect(target.userCount).toBe(3);
+    expect(target.eventDays.get(target.values.find('late'))!.get(0)!.users.toArray()).toEqual([c]);
+    expect([...target.personChanges]).toContain(c);
   });
 });

@@ -59,7 +59,7 @@ describe('static lists resolve aliases', () => {
     upload(b, ['anon-4']);
     expect(contains(b, 'login-4')).toBe(false);
     identify(b, 'login-4', 'anon-4');
-    b.index.applyMoved('anon-4', [], undefined);
+    b.index.applyMoved('anon-4', { ids: ['anon-4'], events: [], profile: undefined });
     b.segments.movedIn('anon-4');
     expect(contains(b, 'anon-4')).toBe(true);
     expect(contains(b, 'login-4')).toBe(true);
