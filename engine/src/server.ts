@@ -4,6 +4,8 @@ import { installErrorHandler, registerIngestRoutes } from '@weft/ingest';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { ClickHouse } from './clickhouse/client.js';
 import { migrate } from './clickhouse/migrations.js';
+import { type DefinitionWriter, localDefinitions } from './control/definition-change.js';
+import { SharedDefinitions } from './control/shared-definitions.js';
 import { DefinitionStore } from './definitions/store.js';
 import { Engine } from './engine.js';
 import { loadProjectKeys } from './keys.js';
@@ -25,7 +27,7 @@ import { registerUserRoutes } from './routes/users.js';
 import { ChangeFeed } from './segments/change-feed.js';
 import { LastRuns } from './segments/last-runs.js';
 import { SegmentScheduler } from './segments/scheduler.js';
-import { redefineEventReaders, syncShards } from './segments/shard-calls.js';
+import { ownShards, syncShards } from './segments/shard-calls.js';
 import { SizeHistory } from './segments/size-history.js';
 import { SegmentStore } from './segments/store.js';
 import { loadTagKey } from './segments/tag-events.js';
@@ -53,7 +55,35 @@ export async function startWeft(options: WeftOptions = {}, env = process.env): P
   }
   const projects = loadProjectKeys(config);
   const keys = new StaticKeys(projects);
-  const engine = await Engine.start(config, projects);
+  const definitions = new DefinitionStore(join(config.dataDir, 'definitions.json'));
+  // Shards keep no segment definitions: they get them before the first request.
+  const segmentStore = new SegmentStore(join(config.dataDir, 'segments'), definitions);
+  const stores = { segments: segmentStore, definitions };
+  // Kafka mode: definitions live in a topic every process follows; each partition's shard
+  // gets them when its partition is assigned here.
+  const shared = config.kafkaBrokers
+    ? new SharedDefinitions({ ...config, brokers: config.kafkaBrokers }, stores)
+    : undefined;
+  const engine = await Engine.start(
+    config,
+    projects,
+    shared && ((partition) => shared.shardStarted(partition)),
+  );
+  const shards = ownShards(engine);
+  let writer: DefinitionWriter;
+  if (shared) {
+    try {
+      await shared.open(shards);
+    } catch (err) {
+      await engine.close();
+      throw err;
+    }
+    engine.definitionsApplied = () => shared.appliedEnd;
+    writer = shared;
+  } else {
+    await syncShards(shards, segmentStore);
+    writer = localDefinitions({ ...stores, shards });
+  }
   const app = Fastify({
     logger: config.logLevel === 'silent' ? false : { level: config.logLevel },
     bodyLimit: config.limits.maxBodyBytes,
@@ -68,15 +98,9 @@ export async function startWeft(options: WeftOptions = {}, env = process.env): P
     submitBatch: (raw) => engine.submitBatch(raw),
     publishEvents: (project, events) => engine.publishEvents(project, events),
   });
-  const definitions = new DefinitionStore(join(config.dataDir, 'definitions.json'));
   const clickhouse = await connectClickHouse(config);
   const analysis = { engine, definitions, clickhouse };
-  // Shards keep no segment definitions: they get them before the first request.
-  const segmentStore = new SegmentStore(join(config.dataDir, 'segments'), definitions);
   const tagKey = loadTagKey(config.dataDir);
-  // Embedded shards exist now; on Kafka each gets the definitions when its partition is assigned.
-  if (config.kafkaBrokers) engine.onShardStart = (partition) => syncShards(engine, segmentStore, partition);
-  else await syncShards(engine, segmentStore);
   const sizeHistory = new SizeHistory(join(config.dataDir, 'segments', 'sizes.ndjson'));
   const changeFeed = new ChangeFeed(join(config.dataDir, 'segments', 'changes'), segmentStore);
   engine.onSegmentChanges = (changes) => changeFeed.publish(changes);
@@ -89,17 +113,19 @@ export async function startWeft(options: WeftOptions = {}, env = process.env): P
     registerRetentionQuery(scope, analysis);
     registerPathsQuery(scope, analysis);
     registerHeatmapQuery(scope, analysis);
-    registerDefinitionRoutes(scope, definitions, {
-      readers: (project, name) => segmentStore.eventReaders(project, name).map((s) => `segment ${s.id}`),
-      changed: (project, name) => redefineEventReaders(engine, segmentStore, project, name),
-    });
+    registerDefinitionRoutes(
+      scope,
+      definitions,
+      (project, name) => segmentStore.eventReaders(project, name).map((s) => `segment ${s.id}`),
+      writer,
+    );
     registerUserRoutes(scope, engine, segmentStore);
     // Decide takes the secret key like every other non-ingest route: it reveals profile facts.
     registerDecideRoute(scope, engine, segmentStore);
-    registerTagRoutes(scope, { engine, store: segmentStore, tagKey });
-    registerSegmentRoutes(scope, { engine, store: segmentStore, history: sizeHistory, scheduler });
+    registerTagRoutes(scope, { engine, store: segmentStore, writer, tagKey });
+    registerSegmentRoutes(scope, { engine, store: segmentStore, writer, history: sizeHistory, scheduler });
     registerChangeRoutes(scope, { store: segmentStore, feed: changeFeed });
-    if (config.kafkaBrokers) registerPeerRoute(scope, engine);
+    if (shared) registerPeerRoute(scope, engine, (offset) => shared.caughtUp(offset));
   });
   registerHealthRoutes(app, engine);
   registerSdkAssets(app);
@@ -107,6 +133,7 @@ export async function startWeft(options: WeftOptions = {}, env = process.env): P
   try {
     address = await app.listen({ host: config.host, port: config.port });
   } catch (err) {
+    await shared?.close();
     await engine.close();
     throw err;
   }
@@ -122,6 +149,8 @@ export async function startWeft(options: WeftOptions = {}, env = process.env): P
     async close() {
       scheduler.stop();
       await app.close();
+      // Definitions stop following first: nothing applies to shards being stopped.
+      await shared?.close();
       await engine.close();
       changeFeed.close();
       await clickhouse?.close();

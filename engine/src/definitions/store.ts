@@ -21,19 +21,26 @@ export interface EventSpec {
   where?: WhereClause[];
 }
 
-type Stored = Record<string, Record<string, Definition>>;
+export type DefinitionsByProject = Record<string, Record<string, Definition>>;
 
-/** Definitions of every project, kept in one JSON file replaced atomically on each change. */
+/**
+ * Definitions of every project, kept in one JSON file replaced atomically on each change (in
+ * Kafka mode, a copy of the definitions topic; see control/).
+ */
 export class DefinitionStore {
-  private readonly byProject: Stored;
+  private byProject: DefinitionsByProject;
 
   constructor(private readonly path: string) {
     try {
-      this.byProject = JSON.parse(readFileSync(path, 'utf8')) as Stored;
+      this.byProject = JSON.parse(readFileSync(path, 'utf8')) as DefinitionsByProject;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       this.byProject = {};
     }
+  }
+
+  projects(): string[] {
+    return Object.keys(this.byProject);
   }
 
   list(project: string): Definition[] {
@@ -58,6 +65,12 @@ export class DefinitionStore {
     delete defs[name];
     this.save();
     return true;
+  }
+
+  /** Replaces every project's definitions (Kafka mode: by what the definitions topic holds at start). */
+  replaceAll(byProject: DefinitionsByProject): void {
+    this.byProject = byProject;
+    this.save();
   }
 
   /** Replaces defined names by the event and filters they stand for; other specs pass through. */

@@ -3,7 +3,17 @@ import { type KafkaSettings, MAX_MESSAGE_BYTES } from './client-config.js';
 
 const TOPIC_ALREADY_EXISTS = 36;
 
-function createTopic(brokers: string, topic: string, partitions: number): Promise<void> {
+/** The compacted topic of segment and tag definitions and defined events (see meta-log.ts). */
+export function metaTopic(k: Pick<KafkaSettings, 'kafkaTopic'>): string {
+  return `${k.kafkaTopic}.meta`;
+}
+
+function createTopic(
+  brokers: string,
+  topic: string,
+  partitions: number,
+  config: Record<string, string> = {},
+): Promise<void> {
   const admin = Kafka.AdminClient.create({ 'metadata.broker.list': brokers, 'client.id': 'weft-admin' });
   return new Promise<void>((resolve, reject) => {
     admin.createTopic(
@@ -11,7 +21,7 @@ function createTopic(brokers: string, topic: string, partitions: number): Promis
         topic,
         num_partitions: partitions,
         replication_factor: -1,
-        config: { 'max.message.bytes': String(MAX_MESSAGE_BYTES + 65536) },
+        config: { 'max.message.bytes': String(MAX_MESSAGE_BYTES + 65536), ...config },
       },
       15_000,
       (err: LibrdKafkaError | undefined) => {
@@ -34,13 +44,16 @@ function partitionCount(producer: Producer, topic: string): Promise<number> {
 }
 
 /**
- * Creates the events topic (one partition per shard) and its dead-letter topic when
- * missing. An existing events topic must have exactly WEFT_SHARDS partitions: users are
- * hashed onto partitions, and a different count would put a user's events on two.
+ * Creates the events topic (one partition per shard), its dead-letter topic and the
+ * definitions topic when missing. The definitions topic has one partition, so every process
+ * applies changes in one order, and is compacted: it keeps each definition's latest state.
+ * An existing events topic must have exactly WEFT_SHARDS partitions: users are hashed onto
+ * partitions, and a different count would put a user's events on two.
  */
 export async function ensureTopics(k: KafkaSettings, producer: Producer): Promise<void> {
   await createTopic(k.brokers, k.kafkaTopic, k.shards);
   await createTopic(k.brokers, k.kafkaDeadLetterTopic, 1);
+  await createTopic(k.brokers, metaTopic(k), 1, { 'cleanup.policy': 'compact' });
   // Metadata can trail a fresh topic by a moment.
   for (let attempt = 0; ; attempt++) {
     const n = await partitionCount(producer, k.kafkaTopic);

@@ -1,17 +1,13 @@
 import { invalid, WeftError } from '@weft/core';
 import type { FastifyInstance } from 'fastify';
+import type { DefinitionWriter } from '../control/definition-change.js';
 import type { Definition, DefinitionStore } from '../definitions/store.js';
 import type { WhereClause } from '../query/where.js';
 import { definedEvent } from '../segments/defined-events.js';
 import { validateWhere, whereSchema } from './query-events.js';
 
-/** Segments counting defined events: they follow a definition's edits and keep it from deletion. */
-export interface DefinitionReaders {
-  /** What reads the name, e.g. `segment seg_1`; empty when nothing does. */
-  readers(project: string, name: string): string[];
-  /** The name was defined or redefined: what reads it now counts what it stands for. */
-  changed(project: string, name: string): Promise<void>;
-}
+/** Segments counting defined events keep a definition from deletion: what reads the name, e.g. `segment seg_1`. */
+export type DefinitionReaders = (project: string, name: string) => string[];
 
 const DEFINABLE = ['$click', '$submit', '$change'] as const;
 
@@ -60,6 +56,8 @@ export function registerDefinitionRoutes(
   app: FastifyInstance,
   store: DefinitionStore,
   readers: DefinitionReaders,
+  /** Stores definitions; segments counting one then count what it stands for. */
+  writer: DefinitionWriter,
 ): void {
   app.post<{ Body: Body }>('/v1/definitions', { schema: { body: bodySchema } }, async (request, reply) => {
     if (store.get(request.project, request.body.name)) {
@@ -68,9 +66,7 @@ export function registerDefinitionRoutes(
       });
     }
     const def = build(request.body, undefined);
-    store.put(request.project, def);
-    // Segments defined loosely may already name it.
-    await readers.changed(request.project, def.name);
+    await writer.write({ type: 'event', project: request.project, definition: def });
     reply.code(201);
     return def;
   });
@@ -81,8 +77,7 @@ export function registerDefinitionRoutes(
     async (request) => {
       if (request.body.name !== request.params.name) throw invalid('name', 'must equal the name in the path');
       const def = build(request.body, store.get(request.project, request.params.name));
-      store.put(request.project, def);
-      await readers.changed(request.project, def.name);
+      await writer.write({ type: 'event', project: request.project, definition: def });
       return def;
     },
   );
@@ -97,7 +92,8 @@ export function registerDefinitionRoutes(
 
   app.delete<{ Params: { name: string } }>('/v1/definitions/:name', async (request, reply) => {
     const { name } = request.params;
-    const using = store.get(request.project, name) ? readers.readers(request.project, name) : [];
+    if (!store.get(request.project, name)) throw notFound(name);
+    const using = readers(request.project, name);
     if (using.length > 0) {
       throw new WeftError(
         'conflict',
@@ -108,7 +104,7 @@ export function registerDefinitionRoutes(
         },
       );
     }
-    if (!store.delete(request.project, name)) throw notFound(name);
+    await writer.write({ type: 'event-deleted', project: request.project, name });
     reply.code(204);
   });
 }

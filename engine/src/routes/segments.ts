@@ -9,16 +9,19 @@ import {
   segmentMembersSql,
 } from '@weft/segments';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { DefinitionWriter } from '../control/definition-change.js';
 import type { Engine } from '../engine.js';
 import type { PortraitPart } from '../segments/protocol.js';
 import type { SegmentScheduler } from '../segments/scheduler.js';
-import { askShards, defineOnShards, projectCatalog, sumShards } from '../segments/shard-calls.js';
+import { askShards, projectCatalog, sumShards } from '../segments/shard-calls.js';
 import type { SizeHistory } from '../segments/size-history.js';
 import type { SegmentStore } from '../segments/store.js';
 
 export interface SegmentRouteDeps {
   engine: Engine;
   store: SegmentStore;
+  /** Stores changes and brings shards up to date (on Kafka, every process's). */
+  writer: DefinitionWriter;
   history: SizeHistory;
   scheduler: SegmentScheduler;
 }
@@ -90,7 +93,7 @@ async function writeMembers(
 
 /** Segment CRUD, estimate, run now, members export, contains, portrait and SQL (DESIGN §6, §7). */
 export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDeps): void {
-  const { engine, store, history, scheduler } = deps;
+  const { engine, store, writer, history, scheduler } = deps;
   // A plugin of its own, so its CSV body parser does not leak into other routes.
   app.register(async (scope) => {
     scope.addContentTypeParser(['text/csv'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
@@ -108,8 +111,7 @@ export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDe
           created_at: now,
           updated_at: now,
         } as Segment;
-        store.put(project, segment);
-        await defineOnShards(engine, project, [store.shardDef(project, segment, [])]);
+        await writer.write({ type: 'segment', project, segment });
         const size = await sumShards(engine, { op: 'size', project, id: segment.id });
         history.record(project, segment.id, size);
         reply.code(201);
@@ -131,9 +133,7 @@ export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDe
           created_at: previous.created_at,
           updated_at: Date.now(),
         } as Segment;
-        store.put(project, segment);
-        // Shards recompute the realtime segments reading this one and report their changes.
-        await defineOnShards(engine, project, [store.shardDef(project, segment)]);
+        await writer.write({ type: 'segment', project, segment });
         return { ...segment, size: await sumShards(engine, { op: 'size', project, id: segment.id }) };
       },
     );
@@ -163,8 +163,7 @@ export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDe
           },
         );
       }
-      store.delete(project, id);
-      await askShards(engine, { op: 'delete', project, id });
+      await writer.write({ type: 'segment-deleted', project, id });
       reply.code(204);
     });
 
@@ -194,9 +193,7 @@ export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDe
         );
       }
       const members = parseMembers(request.body);
-      store.setStaticMembers(project, segment.id, members);
-      store.put(project, { ...segment, updated_at: Date.now() });
-      await defineOnShards(engine, project, [store.shardDef(project, segment, members)]);
+      await writer.write({ type: 'static-list', project, id: segment.id, members, updated_at: Date.now() });
       return {
         id: segment.id,
         uploaded: members.length,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { WeftError, type WeftEvent } from '@weft/core';
 import { type Condition, type Issue, parseCondition, type RuleLookup } from '@weft/segments';
 import type { FastifyInstance } from 'fastify';
+import type { DefinitionWriter } from '../control/definition-change.js';
 import type { Engine } from '../engine.js';
 import type { TagHistoryEntry } from '../segments/protocol.js';
 import { askShards } from '../segments/shard-calls.js';
@@ -11,6 +12,8 @@ import { TAG_EVENT, type TagChange, tagEventProperties } from '../segments/tag-e
 export interface TagRouteDeps {
   engine: Engine;
   store: SegmentStore;
+  /** Stores rule tags and brings shards up to date (on Kafka, every process's). */
+  writer: DefinitionWriter;
   tagKey: Buffer;
 }
 
@@ -93,7 +96,7 @@ function checkRuleCycle(
 
 /** Manual tags (add/remove by API or journey actions), rule tags, tag history and a user's tags and segments. */
 export function registerTagRoutes(app: FastifyInstance, deps: TagRouteDeps): void {
-  const { engine, store } = deps;
+  const { engine, store, writer } = deps;
 
   app.post<{ Params: { tag: string }; Body: UsersBody }>(
     '/v1/tags/:tag/users',
@@ -197,8 +200,7 @@ export function registerTagRoutes(app: FastifyInstance, deps: TagRouteDeps): voi
         throw new WeftError('invalid', `segment: no segment "${request.body.segment}"`, { field: 'segment' });
       }
       if ('definition' in segment) checkRuleCycle(store, project, tag, segment.id, segment.definition);
-      store.setRule(project, tag, request.body.segment);
-      await askShards(engine, { op: 'rules', project, rules: store.rules(project) });
+      await writer.write({ type: 'rule', project, tag, segment: request.body.segment });
       return { tag, segment: request.body.segment };
     },
   );
@@ -211,8 +213,7 @@ export function registerTagRoutes(app: FastifyInstance, deps: TagRouteDeps): voi
       if (store.rules(project)[request.params.tag] === undefined) {
         throw new WeftError('not_found', `tag: "${request.params.tag}" is not a rule tag`, { field: 'tag' });
       }
-      store.setRule(project, request.params.tag, undefined);
-      await askShards(engine, { op: 'rules', project, rules: store.rules(project) });
+      await writer.write({ type: 'rule', project, tag: request.params.tag, segment: undefined });
       reply.code(204);
     },
   );

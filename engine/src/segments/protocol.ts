@@ -51,6 +51,21 @@ export type SegmentRequest =
       ifKnown: boolean;
     };
 
+/**
+ * Requests that read every user of a project. With peers (Kafka mode) they wait, like
+ * analyses, until each partition applied everything acknowledged anywhere before they began.
+ */
+export const AGGREGATE_OPS: ReadonlySet<SegmentRequest['op']> = new Set([
+  'estimate',
+  'size',
+  'run',
+  'members',
+  'portrait',
+  'catalog',
+  'tags',
+  'tag-history',
+]);
+
 export interface DecideAnswer {
   known: boolean;
   results: Record<string, boolean | CapAnswer>;

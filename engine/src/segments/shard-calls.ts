@@ -11,35 +11,46 @@ export function askShards<T>(engine: ShardQueries, req: SegmentRequest, only?: n
   return engine.queryShards<T>('segments', req, only);
 }
 
+/**
+ * Sends a segment request to the shards running in this process (one, or all): definition
+ * changes reach shards this way only, since on Kafka every process applies each change to
+ * its own shards.
+ */
+export type OwnShards = (req: SegmentRequest, only?: number) => Promise<unknown>;
+
+export function ownShards(engine: Pick<Engine, 'askOwnShards'>): OwnShards {
+  return (req, only) => engine.askOwnShards('segments', req, only);
+}
+
 export async function defineOnShards(
-  engine: Engine,
+  shards: OwnShards,
   project: string,
   segments: ShardSegmentDef[],
   only?: number,
 ): Promise<void> {
-  if (segments.length > 0) await askShards(engine, { op: 'define', project, segments }, only);
+  if (segments.length > 0) await shards({ op: 'define', project, segments }, only);
 }
 
 /**
- * Sends every stored definition and rule tag to the shards (or one): shards keep none of
- * their own, so this runs at start and whenever a Kafka partition's shard starts here.
+ * Sends every stored definition and rule tag to this process's shards (or one): shards keep
+ * none of their own, so this runs at start and whenever a Kafka partition's shard starts here.
  */
-export async function syncShards(engine: Engine, store: SegmentStore, only?: number): Promise<void> {
+export async function syncShards(shards: OwnShards, store: SegmentStore, only?: number): Promise<void> {
   for (const project of store.projects()) {
-    await askShards(engine, { op: 'rules', project, rules: store.rules(project) }, only);
-    await defineOnShards(engine, project, store.shardDefs(project), only);
+    await shards({ op: 'rules', project, rules: store.rules(project) }, only);
+    await defineOnShards(shards, project, store.shardDefs(project), only);
   }
 }
 
 /** Redefines the segments counting a defined event, so shards count what it now stands for. */
 export async function redefineEventReaders(
-  engine: Engine,
+  shards: OwnShards,
   store: SegmentStore,
   project: string,
   name: string,
 ): Promise<void> {
   const readers = store.eventReaders(project, name).map((seg) => store.shardDef(project, seg));
-  await defineOnShards(engine, project, readers);
+  await defineOnShards(shards, project, readers);
 }
 
 /**

@@ -43,7 +43,9 @@ export interface DefinitionContext {
  * Segment definitions, rule tags and static lists of every project, owned by the HTTP thread:
  * one JSON file replaced atomically on each change, plus one file per static list (they can
  * be long). Shards hold no definitions of their own; they get them from here at start.
- * Definitions count defined events (`definitions`) as what those currently stand for.
+ * Definitions count defined events (`definitions`) as what those currently stand for. In
+ * Kafka mode this is each process's copy of the definitions topic (control/), except the
+ * webhook subscriptions, which stay the process's own.
  */
 export class SegmentStore {
   private readonly byProject: Record<string, ProjectEntry>;
@@ -107,6 +109,21 @@ export class SegmentStore {
     return this.list(project).filter(
       (s) => 'definition' in s && eventReferences(s.definition).includes(name),
     );
+  }
+
+  /**
+   * Replaces every project's segments and rule tags (Kafka mode: by what the definitions
+   * topic holds at start); webhook subscriptions stay, they belong to this process.
+   */
+  replaceDefinitions(
+    byProject: Record<string, { segments: Record<string, Segment>; rules: Record<string, string> }>,
+  ): void {
+    for (const project of new Set([...Object.keys(this.byProject), ...Object.keys(byProject)])) {
+      const next = byProject[project] ?? { segments: {}, rules: {} };
+      const webhooks = this.byProject[project]?.webhooks;
+      this.byProject[project] = webhooks ? { ...next, webhooks } : next;
+    }
+    this.save();
   }
 
   put(project: string, segment: Segment): void {
