@@ -72,7 +72,13 @@ export class ValueTable {
       if (id < 0) break;
       if (this.slotHashes[at] === h && asciiEquals(this.values[id] as string, buf, start, end)) return id;
     }
-    return this.stringId(buf.toString('latin1', start, end));
+    // Every ASCII string has a slot, so it is new: file it under both keys without looking again.
+    const id = this.values.length;
+    const value = buf.toString('latin1', start, end);
+    this.values.push(value);
+    this.strings.set(value, id);
+    this.addSlot(id, h);
+    return id;
   }
 
   private addSlot(id: number, hash: number): void {
