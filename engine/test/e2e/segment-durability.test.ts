@@ -5,53 +5,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shardOf } from '@weft/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningWeft, startWeft } from '../../src/server.js';
+import type { RunningWeft } from '../../src/server.js';
+import { type Json, startTestWeft, weftHttp } from './weft-http.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'weft-segment-durability-'));
 let weft: RunningWeft;
-// biome-ignore lint/suspicious/noExplicitAny: response bodies are read loosely; the assertions check them
-type Json = any;
+const { send, call } = weftHttp(() => weft.url);
 
-function start(): Promise<RunningWeft> {
-  return startWeft({
-    dataDir,
-    port: 0,
-    shards: 2,
-    logLevel: 'silent',
-    writeKey: 'wk',
-    secretKey: 'sk',
-    snapshotIntervalMs: 3_600_000,
-  });
-}
+const start = () => startTestWeft(dataDir);
 
 async function restart(): Promise<void> {
   await weft.close();
   weft = await start();
-}
-
-async function send(events: unknown[]): Promise<void> {
-  const res = await fetch(`${weft.url}/v1/batch`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-write-key': 'wk' },
-    body: JSON.stringify({ events }),
-  });
-  expect(res.status).toBe(200);
-}
-
-async function call(method: string, path: string, body?: unknown, type = 'application/json') {
-  const res = await fetch(`${weft.url}${path}`, {
-    method,
-    headers: { authorization: 'Bearer sk', ...(body === undefined ? {} : { 'content-type': type }) },
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json: Json;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, text, body: json };
 }
 
 async function segment(name: string, fields: Record<string, unknown>): Promise<string> {

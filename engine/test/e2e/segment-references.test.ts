@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningWeft, startWeft } from '../../src/server.js';
+import type { RunningWeft } from '../../src/server.js';
+import { startTestWeft, weftHttp } from './weft-http.js';
 
 /**
  * What segments read over HTTP: defined events, event properties in `did.where`, other
@@ -11,30 +12,7 @@ import { type RunningWeft, startWeft } from '../../src/server.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'weft-segment-refs-'));
 let weft: RunningWeft;
-// biome-ignore lint/suspicious/noExplicitAny: response bodies are read loosely; the assertions check them
-type Json = any;
-
-async function send(events: unknown[]): Promise<void> {
-  const res = await fetch(`${weft.url}/v1/batch`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-write-key': 'wk' },
-    body: JSON.stringify({ events }),
-  });
-  expect(res.status).toBe(200);
-}
-
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; body: Json }> {
-  const res = await fetch(`${weft.url}${path}`, {
-    method,
-    headers: {
-      authorization: 'Bearer sk',
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text === '' ? undefined : JSON.parse(text) };
-}
+const { send, call } = weftHttp(() => weft.url);
 
 async function create(name: string, definition: unknown): Promise<string> {
   const r = await call('POST', '/v1/segments', { name, definition });
@@ -51,15 +29,7 @@ async function member(id: string, distinctId: string): Promise<boolean> {
 }
 
 beforeAll(async () => {
-  weft = await startWeft({
-    dataDir,
-    port: 0,
-    shards: 2,
-    logLevel: 'silent',
-    writeKey: 'wk',
-    secretKey: 'sk',
-    snapshotIntervalMs: 3_600_000,
-  });
+  weft = await startTestWeft(dataDir);
   await send([
     ...['ann', 'bob', 'cy', 'dee'].map((id, i) => ({
       event: 'visit',
