@@ -44,15 +44,7 @@ export class ValueTable {
   }
 
   stringId(value: string): number {
-    let id = this.strings.get(value);
-    if (id === undefined) {
-      id = this.values.length;
-      this.values.push(value);
-      this.strings.set(value, id);
-      const hash = asciiHash(value);
-      if (hash >= 0) this.addSlot(id, hash);
-    }
-    return id;
+    return this.strings.get(value) ?? this.addString(value, asciiHash(value));
   }
 
   /** The id of the string whose UTF-8 bytes are `buf[start, end)`, interning it if new. */
@@ -72,12 +64,16 @@ export class ValueTable {
       if (id < 0) break;
       if (this.slotHashes[at] === h && asciiEquals(this.values[id] as string, buf, start, end)) return id;
     }
-    // Every ASCII string has a slot, so it is new: file it under both keys without looking again.
+    // Every ASCII string has a slot, so it is new: file it without looking again.
+    return this.addString(buf.toString('latin1', start, end), h);
+  }
+
+  /** Files a new string under its value and, when ASCII (`hash` ≥ 0), under its bytes' hash. */
+  private addString(value: string, hash: number): number {
     const id = this.values.length;
-    const value = buf.toString('latin1', start, end);
     this.values.push(value);
     this.strings.set(value, id);
-    this.addSlot(id, h);
+    if (hash >= 0) this.addSlot(id, hash);
     return id;
   }
 

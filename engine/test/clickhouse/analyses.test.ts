@@ -14,7 +14,6 @@ import {
   DAY,
   type Dataset,
   datasetEvents,
-  freshDatabase,
   GEN_FROM,
   GEN_TO,
   GEN_WINDOW,
@@ -25,8 +24,7 @@ import {
   indexHeatmap,
   indexPaths,
   indexRetention,
-  loadClickHouse,
-  shardIndexes,
+  loadDatasets,
 } from './fixtures.js';
 
 /**
@@ -61,11 +59,7 @@ const datasets: Dataset[] = [
 
 let ch: ClickHouse;
 beforeAll(async () => {
-  ch = await freshDatabase('weft_test_analyses');
-  for (const d of datasets) {
-    d.indexes = shardIndexes(d.events, d.project, 3);
-    await loadClickHouse(ch, d.events, d.indexes);
-  }
+  ch = await loadDatasets('weft_test_analyses', datasets, 3);
 });
 afterAll(async () => {
   await ch?.close();

@@ -289,3 +289,17 @@ export interface Dataset {
   steps: string[];
   indexes?: ProjectIndex[];
 }
+
+/** A fresh database holding every dataset, each also split into `shards` index shards. */
+export async function loadDatasets(
+  database: string,
+  datasets: Dataset[],
+  shards: number,
+): Promise<ClickHouse> {
+  const ch = await freshDatabase(database);
+  for (const d of datasets) {
+    d.indexes = shardIndexes(d.events, d.project, shards);
+    await loadClickHouse(ch, d.events, d.indexes);
+  }
+  return ch;
+}

@@ -4,7 +4,6 @@ import {
   DAY,
   type Dataset,
   datasetEvents,
-  freshDatabase,
   GEN_FROM,
   GEN_TO,
   GEN_WINDOW,
@@ -12,8 +11,7 @@ import {
   indexEvents,
   indexFunnel,
   indexRetention,
-  loadClickHouse,
-  shardIndexes,
+  loadDatasets,
 } from './fixtures.js';
 
 /**
@@ -49,11 +47,7 @@ const datasets: Dataset[] = [
 
 let ch: ClickHouse;
 beforeAll(async () => {
-  ch = await freshDatabase('weft_test_reference');
-  for (const d of datasets) {
-    d.indexes = shardIndexes(d.events, d.project, 2);
-    await loadClickHouse(ch, d.events, d.indexes);
-  }
+  ch = await loadDatasets('weft_test_reference', datasets, 2);
 });
 afterAll(async () => {
   await ch?.close();
