@@ -42,6 +42,12 @@ describe('auto-capture in Chromium against a Weft server', () => {
   };
 
   const names = (t: TimelineEvent[]) => t.map((e) => e.event);
+  /**
+   * Names without `$pageleave`. A full-page navigation sends its `$pageleave` by beacon in a batch
+   * of its own, and the server's clock-skew fix adds that batch's transit time, so on a busy machine
+   * it can land a few ms after the next page's `$pageview`. Tests check those leaves apart.
+   */
+  const withoutLeaves = (t: TimelineEvent[]) => names(t).filter((n) => n !== '$pageleave');
   const of = (t: TimelineEvent[], event: string) => t.filter((e) => e.event === event);
 
   it('plain pages: clicks, form, link navigation, reload and tab close', async () => {
@@ -63,7 +69,7 @@ describe('auto-capture in Chromium against a Weft server', () => {
     await context.close();
 
     const t = await collector.settled(id, 12);
-    expect(names(t)).toEqual([
+    expect(withoutLeaves(t)).toEqual([
       '$pageview',
       '$click',
       '$click',
@@ -71,11 +77,13 @@ describe('auto-capture in Chromium against a Weft server', () => {
       '$click',
       '$submit',
       '$click',
-      '$pageleave',
       '$pageview',
-      '$pageleave',
       '$pageview',
-      '$pageleave',
+    ]);
+    expect(of(t, '$pageleave').map((e) => e.properties.$path)).toEqual([
+      '/plain.html',
+      '/plain2.html',
+      '/plain2.html',
     ]);
     const [cta, menu, send, next] = of(t, '$click').map((e) => e.properties);
     expect(cta).toMatchObject({
@@ -166,8 +174,9 @@ describe('auto-capture in Chromium against a Weft server', () => {
     await context.close();
 
     const t = await collector.settled(id, 12);
-    const load = ['$pageview', '$click', '$click', '$click', '$click', '$pageleave'];
-    expect(names(t)).toEqual([...load, ...load]);
+    const load = ['$pageview', '$click', '$click', '$click', '$click'];
+    expect(withoutLeaves(t)).toEqual([...load, ...load]);
+    expect(of(t, '$pageleave')).toHaveLength(2);
     const clicks = of(t, '$click').map((e) => e.properties);
     const identity = (p: Record<string, unknown>) =>
       [p.$el_selector, p.$el_path, p.$el_classes, p.$el_index, p.$el_text, p.$el_anchor].join('|');
@@ -216,15 +225,8 @@ describe('auto-capture in Chromium against a Weft server', () => {
 
     // The reload while offline shows an error page: that load has no SDK and no page view.
     const t = await collector.settled(id, 7);
-    expect(names(t)).toEqual([
-      '$pageview',
-      '$click',
-      '$click',
-      '$click',
-      '$pageleave',
-      '$pageview',
-      '$pageleave',
-    ]);
+    expect(withoutLeaves(t)).toEqual(['$pageview', '$click', '$click', '$click', '$pageview']);
+    expect(of(t, '$pageleave')).toHaveLength(2);
     expect(of(t, '$click').map((e) => e.properties.$rage ?? false)).toEqual([false, false, true]);
   });
 
