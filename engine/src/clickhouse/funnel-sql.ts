@@ -93,7 +93,10 @@ export async function funnelSql(ch: ClickHouse, project: string, q: FunnelQuery)
       key: value === null ? NO_VALUE : JSON.stringify(value),
       value,
       reached: Array.from({ length: n }, (_, k) => Number(r[`r${k + 1}`])),
-      gaps: [[], ...Array.from({ length: n - 1 }, (_, k) => (r[`gs${k + 2}`] as number[]).map(Number))],
+      gaps: [
+        new Float64Array(0),
+        ...Array.from({ length: n - 1 }, (_, k) => Float64Array.from(r[`gs${k + 2}`] as number[], Number)),
+      ],
     };
   });
   return mergeFunnel(q, [partials]);

@@ -1,11 +1,12 @@
 import type { PropValue } from '@weft/core';
+import { f64, type Growable } from '../index/growable.js';
 import type { ProjectIndex } from '../index/project-index.js';
 import { RoaringBitmap32 } from '../index/roaring.js';
 import { ValueTable } from '../index/value-table.js';
 import { NO_VALUE } from './event-analysis.js';
 import { FunnelChainFinder } from './funnel-chain.js';
 import { matchingUsers } from './period-users.js';
-import { exactQuantile } from './quantile.js';
+import { exactQuantiles } from './quantile.js';
 import { segmentUsers } from './segment.js';
 import { candidateUsers, compileSpec, type EventSpec } from './step.js';
 
@@ -27,8 +28,8 @@ export interface FunnelGroupPartial {
   key: string;
   value: PropValue;
   reached: number[];
-  /** gaps[k] for k >= 1: one entry per user reaching step k. */
-  gaps: number[][];
+  /** gaps[k] for k >= 1: one entry per user reaching step k, in no order (gaps[0] is empty). */
+  gaps: Float64Array[];
 }
 
 export interface FunnelStepResult {
@@ -65,11 +66,17 @@ function converters(
 /** One shard's share of a funnel. */
 export function funnelPartial(index: ProjectIndex, q: FunnelQuery): FunnelGroupPartial[] {
   const n = q.steps.length;
-  const groups = new Map<string, FunnelGroupPartial>();
-  const group = (key: string, value: PropValue): FunnelGroupPartial => {
+  interface Group {
+    key: string;
+    value: PropValue;
+    reached: number[];
+    gaps: Growable<Float64Array>[];
+  }
+  const groups = new Map<string, Group>();
+  const group = (key: string, value: PropValue): Group => {
     let g = groups.get(key);
     if (!g) {
-      g = { key, value, reached: new Array(n).fill(0), gaps: Array.from({ length: n }, () => []) };
+      g = { key, value, reached: new Array(n).fill(0), gaps: Array.from({ length: n }, () => f64(64)) };
       groups.set(key, g);
     }
     return g;
@@ -87,7 +94,7 @@ export function funnelPartial(index: ProjectIndex, q: FunnelQuery): FunnelGroupP
   const all = q.breakdown === undefined ? group(NO_VALUE, null) : null;
   for (let i = 0; i < users.length; i++) {
     const chain = finder.find(users[i]!);
-    let g: FunnelGroupPartial;
+    let g: Group;
     if (all !== null) g = all;
     else {
       const vid = breakdownKey < 0 ? -1 : index.propValueId(chain.rows[0]!, breakdownKey);
@@ -100,20 +107,39 @@ export function funnelPartial(index: ProjectIndex, q: FunnelQuery): FunnelGroupP
       if (k > 0) g.gaps[k]!.push(chain.times[k]! - chain.times[k - 1]!);
     }
   }
-  return [...groups.values()];
+  // Exact-length copies: a view would carry its whole backing buffer to the main thread.
+  return [...groups.values()].map(({ key, value, reached, gaps }) => ({
+    key,
+    value,
+    reached,
+    gaps: gaps.map((g) => g.data.slice(0, g.length)),
+  }));
 }
 
-function stepResults(q: FunnelQuery, reached: number[], gaps: number[][]): FunnelStepResult[] {
+/** The shards' gaps of one step as one array (selection reorders it, so always a copy). */
+function concat(parts: readonly Float64Array[]): Float64Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Float64Array(n);
+  n = 0;
+  for (const p of parts) {
+    out.set(p, n);
+    n += p.length;
+  }
+  return out;
+}
+
+function stepResults(q: FunnelQuery, reached: number[], gaps: Float64Array[][]): FunnelStepResult[] {
   return q.steps.map((s, k) => {
-    const sorted = Float64Array.from(gaps[k]!).sort();
+    const [median, p90] = k === 0 ? [null, null] : exactQuantiles(concat(gaps[k]!), [0.5, 0.9]);
     const prev = k === 0 ? reached[0]! : reached[k - 1]!;
     return {
       event: s.event,
       users: reached[k]!,
       conversion_from_prev: prev === 0 ? 0 : reached[k]! / prev,
       conversion_from_first: reached[0] === 0 ? 0 : reached[k]! / reached[0]!,
-      median_ms_from_prev: k === 0 ? null : exactQuantile(sorted, 0.5),
-      p90_ms_from_prev: k === 0 ? null : exactQuantile(sorted, 0.9),
+      median_ms_from_prev: median ?? null,
+      p90_ms_from_prev: p90 ?? null,
     };
   });
 }
@@ -123,9 +149,9 @@ export function mergeFunnel(q: FunnelQuery, partials: readonly FunnelGroupPartia
   const n = q.steps.length;
   const total = {
     reached: new Array<number>(n).fill(0),
-    gaps: Array.from({ length: n }, (): number[] => []),
+    gaps: Array.from({ length: n }, (): Float64Array[] => []),
   };
-  const byKey = new Map<string, { value: PropValue; reached: number[]; gaps: number[][] }>();
+  const byKey = new Map<string, { value: PropValue; reached: number[]; gaps: Float64Array[][] }>();
   for (const shard of partials) {
     for (const p of shard) {
       let g = byKey.get(p.key);
@@ -136,10 +162,8 @@ export function mergeFunnel(q: FunnelQuery, partials: readonly FunnelGroupPartia
       for (let k = 0; k < n; k++) {
         g.reached[k]! += p.reached[k]!;
         total.reached[k]! += p.reached[k]!;
-        for (const gap of p.gaps[k]!) {
-          g.gaps[k]!.push(gap);
-          total.gaps[k]!.push(gap);
-        }
+        g.gaps[k]!.push(p.gaps[k]!);
+        total.gaps[k]!.push(p.gaps[k]!);
       }
     }
   }
