@@ -30,7 +30,7 @@ function select(a: Float64Array, k: number, lo: number, hi: number): number {
     const x = a[lo]!;
     const y = a[mid]!;
     const z = a[hi]!;
-    const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
+    const pivot = Math.max(Math.min(x, y), Math.min(Math.max(x, y), z));
     let lt = lo;
     let gt = hi;
     let i = lo;
