@@ -301,12 +301,8 @@ async function main(): Promise<void> {
   const shards = new ShardClock(indexes);
   const index = {
     events: (q: EventsQuery) => {
-      const done = shards.merge(() =>
-        finishEvents(
-          q,
-          shards.map((i) => eventsPartial(i, q)),
-        ),
-      );
+      const first = shards.map((i) => eventsPartial(i, q));
+      const done = shards.merge(() => finishEvents(q, first));
       if ('response' in done) return done.response;
       const keep = done.keep;
       const second = shards.map((i) => eventsPartial(i, { ...q, keep }));
