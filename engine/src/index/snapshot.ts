@@ -291,7 +291,7 @@ function rebuildDerived(index: ProjectIndex, evicted: Set<number>): void {
     index.indexDay(r, u, eventCol[r]!, times[r]!);
   }
   // One sort of all rows by (user, time) builds every timeline at once.
-  index.timelines.seal();
+  index.timelines.rebuild();
   index.rebuildMultiIds();
   index.pending = index.freshPending();
 }

@@ -259,8 +259,95 @@ export class Timelines {
     this.last.data[user] = NONE;
   }
 
-  /** Folds the tail into a new sealed part: a counting sort by user, then by time within users. */
+  /**
+   * Folds the tail into a new sealed part: per user, its sealed slice merged with its tail
+   * chain (both already in order), runs of users without tail rows copied in one go. Linear
+   * and mostly memcpy, as it runs on the shard between records: re-sorting every row here
+   * stalled ingest and segment changes by ~400 ms per million users.
+   */
   seal(): void {
+    const userCount = this.head.length;
+    const oldUsers = this.sealedFrom.length;
+    const { sealedFrom, sealedTo, sealedRows, sealedTime, sealedEvent, sealedSession } = this;
+    let total = this.tailSize;
+    for (let u = 0; u < oldUsers; u++) total += sealedTo[u]! - sealedFrom[u]!;
+    const rows = new Uint32Array(total);
+    const time = new Float64Array(total);
+    const event = new Uint32Array(total);
+    const session = new Uint32Array(total);
+    const from = new Uint32Array(userCount);
+    const to = new Uint32Array(userCount);
+    const times = this.times();
+    const events = this.columns.event();
+    const sessions = this.columns.session();
+    const next = this.next.data;
+    const head = this.head.data;
+    let k = 0;
+    // Old sealed cells [runFrom, runTo) still to copy to k: consecutive slices copy at once.
+    let runFrom = 0;
+    let runTo = 0;
+    const copyRun = () => {
+      if (runTo > runFrom) {
+        rows.set(sealedRows.subarray(runFrom, runTo), k);
+        time.set(sealedTime.subarray(runFrom, runTo), k);
+        event.set(sealedEvent.subarray(runFrom, runTo), k);
+        session.set(sealedSession.subarray(runFrom, runTo), k);
+        k += runTo - runFrom;
+      }
+      runFrom = runTo = 0;
+    };
+    for (let u = 0; u < userCount; u++) {
+      let s = u < oldUsers ? sealedFrom[u]! : 0;
+      const sEnd = u < oldUsers ? sealedTo[u]! : 0;
+      let r = head[u]!;
+      if (r === NONE) {
+        if (sEnd > s && s !== runTo) {
+          copyRun();
+          runFrom = runTo = s;
+        }
+        from[u] = k + runTo - runFrom;
+        if (sEnd > s) runTo = sEnd;
+        to[u] = k + runTo - runFrom;
+        continue;
+      }
+      copyRun();
+      from[u] = k;
+      while (s < sEnd || r !== NONE) {
+        if (s < sEnd && (r === NONE || before(times, sealedRows[s]!, times[r]!, r))) {
+          rows[k] = sealedRows[s]!;
+          time[k] = sealedTime[s]!;
+          event[k] = sealedEvent[s]!;
+          session[k] = sealedSession[s]!;
+          s++;
+        } else {
+          rows[k] = r;
+          time[k] = times[r]!;
+          event[k] = events[r]!;
+          session[k] = sessions[r]!;
+          r = next[r]!;
+        }
+        k++;
+      }
+      to[u] = k;
+    }
+    copyRun();
+    this.sealedRows = rows;
+    this.sealedTime = time;
+    this.sealedEvent = event;
+    this.sealedSession = session;
+    this.sealedFrom = from;
+    this.sealedTo = to;
+    this.sealedCount = k;
+    this.head.data.fill(NONE, 0, userCount);
+    this.last.data.fill(NONE, 0, userCount);
+    this.tailSize = 0;
+  }
+
+  /**
+   * Builds every timeline from the columns alone (a snapshot restore, where no row was
+   * linked): a counting sort by user, then by time within users. Replaces whatever was sealed.
+   */
+  rebuild(): void {
     const n = this.columns.rowCount();
     const users = this.columns.user();
     const times = this.times();

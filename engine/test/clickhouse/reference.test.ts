@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClickHouse } from '../../src/clickhouse/client.js';
+import type { HeatmapQuery, HeatmapResponse } from '../../src/query/heatmap.js';
+import type { PathsQuery, PathsResponse } from '../../src/query/paths.js';
 import {
   DAY,
   type Dataset,
@@ -10,6 +12,8 @@ import {
   generatedEvents,
   indexEvents,
   indexFunnel,
+  indexHeatmap,
+  indexPaths,
   indexRetention,
   loadDatasets,
 } from './fixtures.js';
@@ -18,7 +22,8 @@ import {
  * The index against reference SQL written here, independently of the engine's SQL generator:
  * plain GROUP BYs for event analysis, ClickHouse's own windowFunnel (over relative
  * milliseconds as UInt32, so ranges stay under 2^31 ms) for funnels, and a join of cohort
- * and return days for retention.
+ * and return days for retention, sessions cut out of per-person sorted arrays for paths, and
+ * plain filtered GROUP BYs for heatmaps.
  */
 
 const datasets: Dataset[] = [
@@ -81,6 +86,173 @@ async function referenceFunnel(d: Dataset, steps: string[], window: number): Pro
      GROUP BY level SETTINGS max_threads = 1`,
   );
   return steps.map((_, k) => rows.filter((r) => r.level >= k + 1).reduce((a, r) => a + Number(r.users), 0));
+}
+
+const sqlStr = (s: string) => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+/** Rows whose person is the person of one of `ids` (unknown ids match nobody), or every row. */
+function inSegment(d: Dataset, ids: readonly string[] | undefined): string {
+  if (ids === undefined) return '1';
+  const list = [...new Set(ids)].map(sqlStr).join(', ');
+  return `${person(d)} IN (SELECT ${person(d)} FROM (SELECT arrayJoin([${list}]) AS distinct_id))`;
+}
+
+/**
+ * One row per person and distinct path. Per person, the range's events sorted by (time, event,
+ * session id) as tuples; a session starts at the first event, after a gap over the limit or at
+ * a new session id (numbered by a running sum of those breaks). Per session, the anchor is the
+ * first start (end) event, or the first event without one; the path is the events from it on
+ * (up to it, walking back), keeping only the first event of each run of one name (the last
+ * one walking back, so the anchor always stays), cut at depth. Anchors are event names only.
+ */
+async function referenceSessionPaths(
+  d: Dataset,
+  q: PathsQuery,
+): Promise<Array<{ person: string; path: string[] }>> {
+  const anchor = (q.start ?? q.end)?.event;
+  const backward = q.start === undefined && q.end !== undefined;
+  const events = `SELECT ${person(d)} AS person, time_ms, event, session_id FROM ${ch.table('events')}
+    WHERE ${range(d)} AND ${inSegment(d, q.users)}`;
+  const arrays = `SELECT person, arrayMap(x -> x.1, evs) AS ts, arrayMap(x -> x.2, evs) AS es, arrayMap(x -> x.3, evs) AS ss
+    FROM (SELECT person, arraySort(groupArray((time_ms, event, session_id))) AS evs FROM (${events}) GROUP BY person)`;
+  // Neighbours as shifted copies passed to the lambdas ('' is no event name or session at the ends).
+  const flagged = `SELECT person, es,
+      arrayPushFront(arrayPopBack(ts), toUInt64(0)) AS prev_ts,
+      arrayPushFront(arrayPopBack(ss), '') AS prev_ss,
+      arrayCumSum(arrayMap((pos, t, pt, sess, psess) -> toUInt32(pos = 1 OR t - pt > ${q.sessionGap} OR sess != psess),
+        arrayEnumerate(ts), ts, prev_ts, ss, prev_ss)) AS sids,
+      arrayMap((ev, pe) -> toUInt8(ev = pe), es, arrayPushFront(arrayPopBack(es), '')) AS same_prev,
+      arrayMap((ev, ne) -> toUInt8(ev = ne), es, arrayPushBack(arrayPopFront(es), '')) AS same_next
+    FROM (${arrays})`;
+  const sessions = `SELECT person, sid, ${anchor === undefined ? 'min(k)' : `minIf(k, e = ${sqlStr(anchor)})`} AS a,
+      groupArray((k, e, sp, sn)) AS items
+    FROM (${flagged}) ARRAY JOIN es AS e, sids AS sid, same_prev AS sp, same_next AS sn, arrayEnumerate(es) AS k
+    GROUP BY person, sid`;
+  const keep = backward ? 'x.1 = a OR (x.1 < a AND x.4 = 0)' : 'x.1 = a OR (x.1 > a AND x.3 = 0)';
+  const sort = backward ? 'arrayReverseSort' : 'arraySort';
+  return ch.rows<{ person: string; path: string[] }>(
+    `SELECT DISTINCT person, arrayMap(x -> x.2, arraySlice(${sort}(x -> x.1, arrayFilter(x -> ${keep}, items)), 1, ${q.depth})) AS path
+     FROM (${sessions}) WHERE a > 0`,
+  );
+}
+
+/** Nodes and links of the paths: per step the `top` events with most users (ties by name) stay, the rest become "$other". */
+function assemblePaths(rows: ReadonlyArray<{ person: string; path: string[] }>, q: PathsQuery): PathsResponse {
+  const add = (m: Map<string, Set<string>>, key: string, who: string) => {
+    let s = m.get(key);
+    if (!s) m.set(key, (s = new Set()));
+    s.add(who);
+  };
+  const perStep = Array.from({ length: q.depth }, () => new Map<string, Set<string>>());
+  for (const r of rows) r.path.forEach((e, s) => add(perStep[s]!, e, r.person));
+  const kept = perStep.map(
+    (m) =>
+      new Set(
+        [...m]
+          .sort((a, b) => b[1].size - a[1].size || (a[0] < b[0] ? -1 : 1))
+          .slice(0, q.top)
+          .map(([e]) => e),
+      ),
+  );
+  const backward = q.start === undefined && q.end !== undefined;
+  const nodeUsers = new Map<string, Set<string>>();
+  const linkUsers = new Map<string, Set<string>>();
+  for (const r of rows) {
+    const ids = r.path.map((e, s) => `${backward ? -s : s}:${kept[s]!.has(e) ? e : '$other'}`);
+    ids.forEach((id, s) => {
+      add(nodeUsers, id, r.person);
+      // Links run forward in time: walking back, from the earlier step to the later one.
+      if (s > 0) add(linkUsers, backward ? `${id}\n${ids[s - 1]}` : `${ids[s - 1]}\n${id}`, r.person);
+    });
+  }
+  return {
+    nodes: [...nodeUsers].map(([id, u]) => {
+      const colon = id.indexOf(':');
+      return { id, step: Number(id.slice(0, colon)), event: id.slice(colon + 1), users: u.size };
+    }),
+    links: [...linkUsers].map(([key, u]) => {
+      const [source, target] = key.split('\n') as [string, string];
+      return { source, target, users: u.size };
+    }),
+  };
+}
+
+/**
+ * Reference heatmap: `$click` and `$pageleave` rows of the page (the `url`/`path` columns) and
+ * viewport bucket (numeric `$vw`), with their numeric `$dw` and `$scroll_depth`, string
+ * `$el_selector` and boolean `$rage`; cells from the `x`/`y` columns.
+ */
+async function referenceHeatmap(d: Dataset, q: HeatmapQuery): Promise<HeatmapResponse> {
+  const g = q.grid;
+  const page = q.url !== undefined ? `url = ${sqlStr(q.url)}` : `path = ${sqlStr(q.path ?? '')}`;
+  // The property's position, type marker (0 string, 1 number, 2 boolean), number and text.
+  const prop = (key: string, as: string) =>
+    `indexOf(prop_keys, ${sqlStr(key)}) AS ${as}_i, if(${as}_i = 0, 255, prop_types[${as}_i]) AS ${as}_t,
+     prop_numbers[${as}_i] AS ${as}_n, prop_values[${as}_i] AS ${as}_s`;
+  const viewport = [
+    q.viewport?.min !== undefined ? `vw_t = 1 AND vw_n >= ${q.viewport.min}` : '1',
+    q.viewport?.max !== undefined ? `vw_t = 1 AND vw_n < ${q.viewport.max}` : '1',
+  ].join(' AND ');
+  const rows = (event: string) => `SELECT * FROM (
+      SELECT ${person(d)} AS person, x, y, ${prop('$vw', 'vw')}, ${prop('$dw', 'dw')}, ${prop('$el_selector', 'sel')},
+        ${prop('$rage', 'rage')}, ${prop('$scroll_depth', 'sd')}
+      FROM ${ch.table('events')}
+      WHERE ${range(d)} AND event = ${sqlStr(event)} AND ${page} AND ${inSegment(d, q.users)})
+    WHERE ${viewport}`;
+  const clicks = rows('$click');
+  const isRage = `rage_t = 2 AND rage_s = 'true'`;
+  const depths = Array.from({ length: 11 }, (_, i) => i * 10);
+  const [totals, cells, elements, scroll] = await Promise.all([
+    ch.rows<{ n: number; r: number }>(`SELECT count() AS n, countIf(${isRage}) AS r FROM (${clicks})`),
+    ch.rows<{ cx: number; cy: number; n: number }>(
+      `SELECT least(${g - 1}, toInt64(floor(assumeNotNull(x) * ${g} / dw_n))) AS cx, toInt64(floor(assumeNotNull(y) * ${g} / dw_n)) AS cy, count() AS n
+       FROM (${clicks}) WHERE x IS NOT NULL AND y IS NOT NULL AND x >= 0 AND y >= 0 AND dw_t = 1 AND dw_n > 0
+       GROUP BY cx, cy`,
+    ),
+    ch.rows<{ sel: string; n: number; u: number; r: number }>(
+      `SELECT sel_s AS sel, count() AS n, uniqExact(person) AS u, countIf(${isRage}) AS r
+       FROM (${clicks}) WHERE sel_t = 0 GROUP BY sel`,
+    ),
+    // Users whose deepest scroll is at least d: those with any page leave scrolled at least d.
+    ch.rows<{ d: number; u: number }>(
+      `SELECT d, uniqExact(person) AS u FROM (${rows('$pageleave')}) ARRAY JOIN [${depths.join(', ')}] AS d
+       WHERE sd_t = 1 AND sd_n >= d GROUP BY d`,
+    ),
+  ]);
+  const reached = new Map(scroll.map((r) => [Number(r.d), Number(r.u)]));
+  return {
+    clicks: Number(totals[0]!.n),
+    rage_clicks: Number(totals[0]!.r),
+    cells: cells.map((r) => ({ x: Number(r.cx), y: Number(r.cy), count: Number(r.n) })),
+    elements: elements.map((r) => ({ selector: r.sel, count: Number(r.n), users: Number(r.u), rage: Number(r.r) })),
+    scroll: depths.map((depth) => ({ depth, users: reached.get(depth) ?? 0 })),
+  };
+}
+
+const byKey =
+  <T>(key: (t: T) => string) =>
+  (xs: readonly T[]): T[] =>
+    [...xs].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+
+function pathCases(d: Dataset): Array<[string, PathsQuery]> {
+  const base = { from: d.from, to: d.to, sessionGap: 30 * 60_000, top: 4 };
+  return [
+    ['from the first step, depth 5', { ...base, start: { event: d.steps[0]! }, depth: 5 }],
+    ['to the third step, depth 4', { ...base, end: { event: d.steps[2]! }, depth: 4 }],
+    ['from each session start, 5 minute gap, depth 3, top 2', { ...base, depth: 3, sessionGap: 300_000, top: 2 }],
+    // Only equal times share a session: ties are ordered by event name, then session id.
+    ['from each session start, zero gap, top 3', { ...base, depth: 4, sessionGap: 0, top: 3 }],
+    [
+      'from the second step, depth 10, top 10, a segment',
+      {
+        ...base,
+        start: { event: d.steps[1]! },
+        depth: 10,
+        top: 10,
+        users: [...d.events.slice(0, 300).map((e) => e.distinct_id), 'anon-g2'],
+      },
+    ],
+  ];
 }
 
 describe.each(datasets)('$project: index equals reference SQL', (d) => {
@@ -169,4 +341,43 @@ describe.each(datasets)('$project: index equals reference SQL', (d) => {
       ).toEqual(Object.fromEntries(expected));
     },
   );
+
+  it.each(pathCases(d))('paths: %s (sessions cut from sorted arrays)', async (_name, q) => {
+    const rows = await referenceSessionPaths(d, q);
+    expect(rows.length).toBeGreaterThan(0);
+    const expected = assemblePaths(rows, q);
+    const got = indexPaths(d.indexes!, q);
+    const nodes = byKey((n: PathsResponse['nodes'][number]) => n.id);
+    const links = byKey((l: PathsResponse['links'][number]) => `${l.source}\n${l.target}`);
+    // + 0: walking back, the index labels the anchor's step -0 (JSON prints it as 0).
+    expect(nodes(got.nodes.map((n) => ({ ...n, step: n.step + 0 })))).toEqual(nodes(expected.nodes));
+    expect(links(got.links)).toEqual(links(expected.links));
+  });
+});
+
+describe('heatmaps: index equals reference SQL', () => {
+  const d = datasets[2]!;
+  const base = { from: d.from, to: d.to };
+  const cases: Array<[string, HeatmapQuery]> = [
+    ['by url, desktop, grid 20', { ...base, url: 'https://shop.example/pricing', grid: 20, viewport: { min: 1000 } }],
+    ['by path, mobile, grid 7', { ...base, path: '/docs', grid: 7, viewport: { max: 768 } }],
+    ['by path, bucket [390, 1280), grid 13', { ...base, path: '/blog', grid: 13, viewport: { min: 390, max: 1280 } }],
+    [
+      'by path, any viewport, a segment with anonymous ids',
+      { ...base, path: '/', grid: 50, users: ['anon-g1', 'anon-g2', 'g4', 'g8', 'g9', 'nobody'] },
+    ],
+  ];
+  it.each(cases)('%s', async (_name, q) => {
+    const expected = await referenceHeatmap(d, q);
+    const got = indexHeatmap(d.indexes!, q);
+    expect(expected.clicks).toBeGreaterThan(0);
+    expect(expected.scroll[0]!.users).toBeGreaterThan(0);
+    const cells = byKey((c: HeatmapResponse['cells'][number]) => `${c.y},${c.x}`);
+    const elements = byKey((e: HeatmapResponse['elements'][number]) => e.selector);
+    expect({ ...got, cells: cells(got.cells), elements: elements(got.elements) }).toEqual({
+      ...expected,
+      cells: cells(expected.cells),
+      elements: elements(expected.elements),
+    });
+  });
 });

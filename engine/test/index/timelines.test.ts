@@ -92,6 +92,37 @@ describe('timelines', () => {
     expect(columns(idx, 'b').times).toEqual([5, 10, 40]);
   });
 
+  it('a reseal (merge of sealed slices and tails) reads as a rebuild from the columns', () => {
+    const r = rng(11);
+    const idx = new ProjectIndex('p');
+    // Many users, few rows each: most reseals copy long runs of users without tail rows.
+    const users = Array.from({ length: 5000 }, (_, i) => `u${i}`);
+    let t = 1_000_000;
+    for (let round = 0; round < 4; round++) {
+      const batch: WeftEvent[] = [];
+      for (let i = 0; i < 30_000; i++) {
+        t += Math.floor(r() * 3);
+        const late = r() < 0.1 ? Math.floor(r() * 50_000) : 0;
+        batch.push(ev(users[Math.floor(r() * users.length)]!, t - late));
+      }
+      idx.applyEvents(batch);
+      idx.evict(users[round * 7]!);
+      idx.applyEvents(
+        [ev(`n${round}`, t, '$identify')].map((e) => ({
+          ...e,
+          properties: { $anon_distinct_id: users[round * 7 + 1]! },
+        })),
+      );
+      idx.timelines.seal();
+    }
+    idx.applyEvents([ev('u3', 5), ev('late', t + 1)]);
+    const live = [...idx.ids.keys()];
+    const sealed = new Map(live.map((u) => [u, columns(idx, u)]));
+    idx.timelines.rebuild();
+    for (const u of live) expect(sealed.get(u)).toEqual(columns(idx, u));
+    for (const u of ['u3', 'late', 'n1', 'u8', 'u100']) expect(sealed.get(u)!.rows).toEqual(expected(idx, u));
+  });
+
   it('property columns stay current as rows arrive', () => {
     const idx = new ProjectIndex('p');
     idx.applyEvents([ev('a', 1), ev('a', 2)]);
