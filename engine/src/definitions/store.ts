@@ -29,6 +29,8 @@ export type DefinitionsByProject = Record<string, Record<string, Definition>>;
  */
 export class DefinitionStore {
   private byProject: DefinitionsByProject;
+  /** Rises on every change: what was compiled from the definitions before is stale. */
+  revision = 0;
 
   constructor(private readonly path: string) {
     try {
@@ -83,6 +85,7 @@ export class DefinitionStore {
   }
 
   private save(): void {
+    this.revision++;
     writeFileAtomic(this.path, JSON.stringify(this.byProject));
   }
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { invalid, shardOf } from '@weft/core';
 import {
   assignVariant,
@@ -39,11 +40,17 @@ function isObject(v: unknown): v is Record<string, unknown> {
  * checks. Problems are 400s naming `checks.<name>…`.
  */
 interface Compiled {
+  /** Names this compiled set for the shards (unique in this process's life, and across processes). */
+  set: string;
   shard: ShardCheck[];
   ab: Array<{ name: string; key: string; variants: Variant[] }>;
 }
 
-function compileChecks(checks: Record<string, unknown>, store: SegmentStore, project: string): Compiled {
+function compileChecks(
+  checks: Record<string, unknown>,
+  store: SegmentStore,
+  project: string,
+): Omit<Compiled, 'set'> {
   const shard: ShardCheck[] = [];
   const ab: Compiled['ab'] = [];
   for (const [name, check] of Object.entries(checks)) {
@@ -84,6 +91,9 @@ function compileChecks(checks: Record<string, unknown>, store: SegmentStore, pro
 }
 
 const CACHE_SIZE = 1000;
+/** Set names start with this process's own prefix, so peers' shards never confuse two processes' sets. */
+const SET_PREFIX = randomBytes(6).toString('base64url');
+let setCount = 0;
 
 /**
  * Compiled checks by their JSON text and project: callers send the same few check sets over
@@ -94,10 +104,11 @@ class CheckCache {
   private readonly entries = new Map<string, Compiled>();
 
   get(checks: Record<string, unknown>, store: SegmentStore, project: string): Compiled {
-    const key = `${project}\n${JSON.stringify(checks)}`;
+    // Plans expand defined events: a changed definition compiles anew.
+    const key = `${project}\n${store.compileRevision}\n${JSON.stringify(checks)}`;
     let compiled = this.entries.get(key);
     if (!compiled) {
-      compiled = compileChecks(checks, store, project);
+      compiled = { ...compileChecks(checks, store, project), set: `${SET_PREFIX}.${setCount++}` };
       if (this.entries.size >= CACHE_SIZE) this.entries.clear();
       this.entries.set(key, compiled);
     }
@@ -116,17 +127,37 @@ class CheckCache {
  * is its hash; an id an identify moved elsewhere is looked for on the other shards before the
  * hash shard answers for an unknown user (so a cap is consumed exactly once).
  */
-async function ask(engine: Engine, req: Extract<SegmentRequest, { op: 'decide' }>): Promise<DecideAnswer> {
-  const home = shardOf(req.project, req.distinctId, engine.shardCount);
-  const [first] = await askShards<DecideAnswer>(engine, { ...req, ifKnown: true }, home);
-  if (first!.known) return first!;
+async function ask(
+  engine: Engine,
+  project: string,
+  distinctId: string,
+  compiled: Compiled,
+): Promise<DecideAnswer> {
+  const home = shardOf(project, distinctId, engine.shardCount);
+  const first = await askShard(engine, project, distinctId, compiled, home, true);
+  if (first.known) return first;
   for (let s = 0; s < engine.shardCount; s++) {
     if (s === home) continue;
-    const [other] = await askShards<DecideAnswer>(engine, { ...req, ifKnown: true }, s);
-    if (other!.known) return other!;
+    const other = await askShard(engine, project, distinctId, compiled, s, true);
+    if (other.known) return other;
   }
-  const [answer] = await askShards<DecideAnswer>(engine, { ...req, ifKnown: false }, home);
-  return answer!;
+  return askShard(engine, project, distinctId, compiled, home, false);
+}
+
+/** One shard's answer: by set name alone, and with the checks themselves when it lacks the set. */
+async function askShard(
+  engine: Engine,
+  project: string,
+  distinctId: string,
+  compiled: Compiled,
+  shard: number,
+  ifKnown: boolean,
+): Promise<DecideAnswer> {
+  const req: SegmentRequest = { op: 'decide', project, distinctId, set: compiled.set, ifKnown };
+  const [answer] = await askShards<DecideAnswer>(engine, req, shard);
+  if (!answer!.unknownSet) return answer!;
+  const [again] = await askShards<DecideAnswer>(engine, { ...req, checks: compiled.shard }, shard);
+  return again!;
 }
 
 export function registerDecideRoute(app: FastifyInstance, engine: Engine, store: SegmentStore): void {
@@ -134,12 +165,10 @@ export function registerDecideRoute(app: FastifyInstance, engine: Engine, store:
   app.post<{ Body: DecideBody }>('/v1/decide', { schema: { body: bodySchema } }, async (request) => {
     const project = request.project;
     const distinctId = request.body.distinct_id;
-    const { shard, ab } = cache.get(request.body.checks, store, project);
+    const compiled = cache.get(request.body.checks, store, project);
     const answer: Record<string, Result> =
-      shard.length === 0
-        ? {}
-        : (await ask(engine, { op: 'decide', project, distinctId, checks: shard, ifKnown: true })).results;
-    for (const a of ab) answer[a.name] = assignVariant(a.key, distinctId, a.variants);
+      compiled.shard.length === 0 ? {} : (await ask(engine, project, distinctId, compiled)).results;
+    for (const a of compiled.ab) answer[a.name] = assignVariant(a.key, distinctId, a.variants);
     const results: Record<string, Result> = {};
     for (const name in request.body.checks) results[name] = answer[name]!;
     return { results };

@@ -46,7 +46,9 @@ export type SegmentRequest =
       op: 'decide';
       project: string;
       distinctId: string;
-      checks: ShardCheck[];
+      /** Names the compiled check set; shards keep sets they were sent, so calls after the first omit `checks`. */
+      set: string;
+      checks?: ShardCheck[];
       /** When set, a shard that does not know the id answers `{known: false}` and consumes nothing. */
       ifKnown: boolean;
     };
@@ -69,6 +71,8 @@ export const AGGREGATE_OPS: ReadonlySet<SegmentRequest['op']> = new Set([
 export interface DecideAnswer {
   known: boolean;
   results: Record<string, boolean | CapAnswer>;
+  /** The shard does not hold the call's check set (never sent, or dropped): send it again with `checks`. */
+  unknownSet?: true;
 }
 
 /** A shard's share of a portrait: value counts, or the numbers (for exact quartiles). */

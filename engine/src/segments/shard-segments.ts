@@ -11,8 +11,12 @@ import type {
   PortraitPart,
   SegmentChange,
   SegmentRequest,
+  ShardCheck,
 } from './protocol.js';
 import { loadTagKey } from './tag-events.js';
+
+/** Check sets a shard keeps for decide; past it, it forgets them all and is sent them again. */
+const MAX_CHECK_SETS = 1000;
 
 export interface ShardSegmentsOptions {
   dataDir: string;
@@ -35,6 +39,8 @@ export interface ShardSegmentsOptions {
 export class ShardSegments implements ApplyObserver {
   private readonly byIndex = new Map<ProjectIndex, ProjectSegments>();
   private readonly caps: CapLedger;
+  /** Check sets decide calls were sent, by set name: callers repeat a few sets endlessly. */
+  private readonly checkSets = new Map<string, ShardCheck[]>();
   private changes: SegmentChange[] = [];
   private key: Buffer | undefined;
 
@@ -169,13 +175,21 @@ export class ShardSegments implements ApplyObserver {
 
   /** All checks of one decide call for one user, in one turn of the shard (so caps are atomic). */
   private decide(segments: ProjectSegments, req: Extract<SegmentRequest, { op: 'decide' }>): DecideAnswer {
+    let checks = req.checks;
+    if (checks) {
+      if (this.checkSets.size >= MAX_CHECK_SETS) this.checkSets.clear();
+      this.checkSets.set(req.set, checks);
+    } else {
+      checks = this.checkSets.get(req.set);
+      if (!checks) return { known: false, results: {}, unknownSet: true };
+    }
     const index = segments.index;
     const user = index.ids.get(req.distinctId) ?? -1;
     if (user < 0 && req.ifKnown) return { known: false, results: {} };
     const now = this.options.clock.now();
     const facts = segments.facts.of(user);
     const results: Record<string, boolean | CapAnswer> = {};
-    for (const check of req.checks) {
+    for (const check of checks) {
       switch (check.kind) {
         case 'segment':
           results[check.name] = facts.member(check.id);

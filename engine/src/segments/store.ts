@@ -99,6 +99,11 @@ export class SegmentStore {
     };
   }
 
+  /** Changes whenever compile() may give another plan for the same condition. */
+  get compileRevision(): number {
+    return this.definitions?.revision ?? 0;
+  }
+
   /** The plan shards maintain: references and tags stay leaves, defined events are expanded. */
   compile(project: string, definition: Condition): Plan {
     return compilePlan(definition, { events: definedEvents(this.definitions, project) });

@@ -116,13 +116,11 @@ describe('segments over what they read', () => {
     expect(badFilter.body.error.message).toBe(
       'definition.where[0].prop: unknown property "price" of event "$click" (defined event "Pressed buy")',
     );
-    const decide = await call('POST', '/v1/decide', {
-      distinct_id: 'cy',
-      checks: {
-        pressed: { did: 'Pressed buy' },
-        cart: { did: 'Pressed buy', where: [{ prop: '$path', value: '/cart' }] },
-      },
-    });
+    const checks = {
+      pressed: { did: 'Pressed buy' },
+      cart: { did: 'Pressed buy', where: [{ prop: '$path', value: '/cart' }] },
+    };
+    const decide = await call('POST', '/v1/decide', { distinct_id: 'cy', checks });
     expect(decide.body.results).toEqual({ pressed: true, cart: false });
     const sql = await call('GET', `/v1/segments/${onCart}/sql`);
     expect(sql.body.sql).toContain("event = '$click' AND (indexOf(prop_keys, '$el_text') > 0");
@@ -137,6 +135,11 @@ describe('segments over what they read', () => {
     expect(await member(pressed, 'dee')).toBe(true);
     expect(await member(pressed, 'ann')).toBe(false);
     expect(await member(onCart, 'dee')).toBe(true);
+    // Decide compiles the same checks anew rather than answering from the old definition.
+    const cy = await call('POST', '/v1/decide', { distinct_id: 'cy', checks });
+    expect(cy.body.results).toEqual({ pressed: false, cart: false });
+    const dee = await call('POST', '/v1/decide', { distinct_id: 'dee', checks });
+    expect(dee.body.results).toEqual({ pressed: true, cart: true });
     // New events too.
     await send([{ event: '$click', distinct_id: 'bob', properties: { $el_text: 'Sell', $path: '/cart' } }]);
     expect(await size(onCart)).toBe(2);
