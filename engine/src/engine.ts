@@ -16,6 +16,7 @@ import type {
   IngestWorkerData,
   QueryKind,
   ShardClosed,
+  ShardQuery,
   ShardReply,
   ShardRequest,
   ShardWorkerData,
@@ -370,6 +371,12 @@ export class Engine {
       case 'error':
         this.settle(msg.id, false, new Error(msg.message));
         return;
+      case 'answers':
+        for (const a of msg.answers) {
+          if (a.type === 'result') this.settle(a.id, true, a.value);
+          else this.settle(a.id, false, new Error(a.message));
+        }
+        return;
       case 'segment-changes':
         this.onSegmentChanges?.(msg.changes);
         return;
@@ -499,13 +506,29 @@ export class Engine {
   }
 
   private askShard<T>(shard: number, kind: QueryKind, args: unknown, minOffset: number): Promise<T> {
-    return this.call(this.shards[shard]!, (id) => ({
-      type: 'query',
-      id,
-      kind,
-      args,
-      minOffset,
-    })) as Promise<T>;
+    const worker = this.shards[shard]!;
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, worker });
+      let queued = this.queuedQueries.get(worker);
+      if (!queued) {
+        queued = [];
+        this.queuedQueries.set(worker, queued);
+        setImmediate(() => this.flushQueries(worker));
+      }
+      queued.push({ type: 'query', id, kind, args, minOffset });
+    });
+  }
+
+  /** Queries of one event-loop turn per shard, sent in one message (decide calls come thousands a second). */
+  private readonly queuedQueries = new Map<Worker, ShardQuery[]>();
+
+  private flushQueries(worker: Worker): void {
+    const queries = this.queuedQueries.get(worker)!;
+    this.queuedQueries.delete(worker);
+    worker.postMessage(
+      (queries.length === 1 ? queries[0]! : { type: 'queries', queries }) satisfies ShardRequest,
+    );
   }
 
   /**

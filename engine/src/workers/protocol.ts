@@ -61,19 +61,34 @@ export const ANALYSIS_KINDS = ['events', 'funnel', 'funnel-users', 'retention', 
 export const QUERY_KINDS = [...ANALYSIS_KINDS, 'timeline', 'stats', 'segments', 'user'] as const;
 export type QueryKind = (typeof QUERY_KINDS)[number];
 
+export interface ShardQuery {
+  type: 'query';
+  id: number;
+  kind: QueryKind;
+  args: unknown;
+  minOffset: number;
+}
+
 /** main -> shard */
 export type ShardRequest =
-  | { type: 'query'; id: number; kind: QueryKind; args: unknown; minOffset: number }
+  | ShardQuery
+  /** The queries of one event-loop turn: a message each would cost more than most answers. */
+  | { type: 'queries'; queries: ShardQuery[] }
   | { type: 'snapshot'; id: number }
   | { type: 'moved-ack'; count: number }
   | { type: 'close'; id: number };
+
+export type ShardAnswer =
+  | { type: 'result'; id: number; value: unknown }
+  | { type: 'error'; id: number; message: string };
 
 /** shard -> main */
 export type ShardReply =
   | { type: 'ready'; validEnd: number; rows: number }
   | { type: 'snapshotted'; offset: number }
-  | { type: 'result'; id: number; value: unknown }
-  | { type: 'error'; id: number; message: string }
+  | ShardAnswer
+  /** Answers to a `queries` message that were ready at once. */
+  | { type: 'answers'; answers: ShardAnswer[] }
   | { type: 'segment-changes'; changes: SegmentChange[] }
   | {
       type: 'moved';

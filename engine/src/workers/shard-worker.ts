@@ -27,7 +27,9 @@ import type {
   BusRecord,
   QueryKind,
   RecordsMessage,
+  ShardAnswer,
   ShardClosed,
+  ShardQuery,
   ShardReply,
   ShardRequest,
   ShardWorkerData,
@@ -278,19 +280,33 @@ const idleTimer = intake
 // Rolling windows slide with the clock: users whose window passed an event are re-evaluated.
 const segmentTimer = setInterval(() => segments.tick(), 1000);
 
+function answer(q: ShardQuery): ShardAnswer {
+  try {
+    return { type: 'result', id: q.id, value: runQuery(q.kind, q.args) };
+  } catch (err) {
+    return { type: 'error', id: q.id, message: (err as Error).message };
+  }
+}
+
+/** Answers `q` now into `ready`, or later on its own once the records acked before it are applied. */
+function query(q: ShardQuery, ready: ShardAnswer[]): void {
+  // Read-your-writes: answer only once every record acked before the query is applied.
+  if (q.minOffset <= applied) ready.push(answer(q));
+  else waiting.push({ minOffset: q.minOffset, run: () => send(answer(q)) });
+}
+
 port.on('message', (msg: ShardRequest) => {
   switch (msg.type) {
     case 'query': {
-      const run = () => {
-        try {
-          send({ type: 'result', id: msg.id, value: runQuery(msg.kind, msg.args) });
-        } catch (err) {
-          send({ type: 'error', id: msg.id, message: (err as Error).message });
-        }
-      };
-      // Read-your-writes: answer only once every record acked before the query is applied.
-      if (msg.minOffset <= applied) run();
-      else waiting.push({ minOffset: msg.minOffset, run });
+      const ready: ShardAnswer[] = [];
+      query(msg, ready);
+      if (ready.length > 0) send(ready[0]!);
+      break;
+    }
+    case 'queries': {
+      const ready: ShardAnswer[] = [];
+      for (const q of msg.queries) query(q, ready);
+      if (ready.length > 0) send({ type: 'answers', answers: ready });
       break;
     }
     case 'moved-ack':
