@@ -37,6 +37,9 @@ export interface PathsResponse {
 
 export const OTHER_EVENT = '$other';
 
+/** Room for link endpoints: nodes after folding are at most depth (10) x kept events (top 100 + other). */
+const LINK_NODES = 1 << 16;
+
 /**
  * One shard's share of a path analysis. Per session (split by session id and by gaps), the
  * events from the anchor on (or up to it), consecutive repeats collapsed, cut at `depth`;
@@ -52,6 +55,19 @@ export function pathsPartial(index: ProjectIndex, q: PathsQuery): PathsPartial {
   const keep = q.keep?.map((names) => new Set(names.map((n) => index.values.find(n))));
   const fold = (step: number, ev: number): number => (keep === undefined || keep[step]!.has(ev) ? ev : -1);
   const nodeKey = (step: number, ev: number): number => step * width + ev + 1;
+  // Links pair nodes by small per-query numbers: node keys grow with the values interned on the
+  // shard, and a product of two of them passes 2^53 at scale. Links are counted only once events
+  // are folded to the kept ones, so there are few nodes.
+  const linkNode = new Map<number, number>();
+  const linkNodes: number[] = [];
+  const linkId = (node: number): number => {
+    let id = linkNode.get(node);
+    if (id === undefined) {
+      id = linkNodes.push(node) - 1;
+      linkNode.set(node, id);
+    }
+    return id;
+  };
   const nodeUsers = new Map<number, number>();
   const linkUsers = new Map<number, number>();
   const userNodes = new Set<number>();
@@ -95,8 +111,11 @@ export function pathsPartial(index: ProjectIndex, q: PathsQuery): PathsPartial {
         for (let s = 0; s < len; s++) {
           const node = nodeKey(s, fold(s, path[s]!));
           userNodes.add(node);
-          if (keep !== undefined && s > 0) userLinks.add(prev * width * depth + node);
-          prev = node;
+          if (keep !== undefined) {
+            const id = linkId(node);
+            if (s > 0) userLinks.add(prev * LINK_NODES + id);
+            prev = id;
+          }
         }
       }
       i = j;
@@ -123,8 +142,8 @@ export function pathsPartial(index: ProjectIndex, q: PathsQuery): PathsPartial {
     out.nodes.push([step, name(ev), users]);
   }
   for (const [key, users] of linkUsers) {
-    const [step, source] = decode(Math.floor(key / (width * depth)));
-    const [, target] = decode(key % (width * depth));
+    const [step, source] = decode(linkNodes[Math.floor(key / LINK_NODES)]!);
+    const [, target] = decode(linkNodes[key % LINK_NODES]!);
     out.links.push([step + 1, name(source), name(target), users]);
   }
   return out;
@@ -193,7 +212,8 @@ export function mergePaths(q: PathsQuery, partials: readonly PathsPartial[]): Pa
       const key = id(step, event);
       const n = nodes.get(key);
       if (n) n.users += users;
-      else nodes.set(key, { id: key, step: sign * step, event, users });
+      // `|| 0`: walking back, the anchor's step would be -0.
+      else nodes.set(key, { id: key, step: sign * step || 0, event, users });
     }
     for (const [step, source, target, users] of p.links) {
       const s = id(step - 1, source);
