@@ -79,12 +79,12 @@ export interface TimelineColumns {
  * linear overall and nothing per row lives on the JS heap.
  */
 export class Timelines {
-  private sealedRows = new Uint32Array(0);
-  private sealedTime = new Float64Array(0);
-  private sealedEvent = new Uint32Array(0);
-  private sealedSession = new Uint32Array(0);
-  private sealedFrom = new Uint32Array(0);
-  private sealedTo = new Uint32Array(0);
+  private sealedRows: Uint32Array = new Uint32Array(0);
+  private sealedTime: Float64Array = new Float64Array(0);
+  private sealedEvent: Uint32Array = new Uint32Array(0);
+  private sealedSession: Uint32Array = new Uint32Array(0);
+  private sealedFrom: Uint32Array = new Uint32Array(0);
+  private sealedTo: Uint32Array = new Uint32Array(0);
   private readonly head = i32(1024);
   private readonly last = i32(1024);
   private readonly next = i32(4096);
@@ -205,36 +205,54 @@ export class Timelines {
       s = this.sealedFrom[user]!;
       sEnd = this.sealedTo[user]!;
     }
-    let r = this.head.data[user]!;
+    const r = this.head.data[user]!;
     if (r === NONE) {
       out.view(this.sealedRows, this.sealedTime, this.sealedEvent, this.sealedSession, s, sEnd);
       return sEnd - s;
     }
-    const times = this.times();
-    const events = this.columns.event();
-    const sessions = this.columns.session();
     const next = this.next.data;
     let n = sEnd - s;
     for (let t = r; t !== NONE; t = next[t]!) n++;
     out.ownFor(n);
-    const { rows: oRows, times: oTimes, events: oEvents, sessions: oSessions } = out;
-    const sRows = this.sealedRows;
-    for (let k = 0; k < n; k++) {
-      if (s < sEnd && (r === NONE || before(times, sRows[s]!, times[r]!, r))) {
-        oRows[k] = sRows[s]!;
-        oTimes[k] = this.sealedTime[s]!;
-        oEvents[k] = this.sealedEvent[s]!;
-        oSessions[k] = this.sealedSession[s]!;
+    return this.merge(s, sEnd, r, out.rows, out.times, out.events, out.sessions, 0);
+  }
+
+  /**
+   * Writes sealed cells [s, sEnd) merged with the tail chain from row `r`, in (time, row) order,
+   * as columns from position `k` on; returns the position after the last one written.
+   */
+  private merge(
+    s: number,
+    sEnd: number,
+    r: number,
+    rows: Uint32Array,
+    time: Float64Array,
+    event: Uint32Array,
+    session: Uint32Array,
+    k: number,
+  ): number {
+    const times = this.times();
+    const events = this.columns.event();
+    const sessions = this.columns.session();
+    const next = this.next.data;
+    const { sealedRows, sealedTime, sealedEvent, sealedSession } = this;
+    while (s < sEnd || r !== NONE) {
+      if (s < sEnd && (r === NONE || before(times, sealedRows[s]!, times[r]!, r))) {
+        rows[k] = sealedRows[s]!;
+        time[k] = sealedTime[s]!;
+        event[k] = sealedEvent[s]!;
+        session[k] = sealedSession[s]!;
         s++;
       } else {
-        oRows[k] = r;
-        oTimes[k] = times[r]!;
-        oEvents[k] = events[r]!;
-        oSessions[k] = sessions[r]!;
+        rows[k] = r;
+        time[k] = times[r]!;
+        event[k] = events[r]!;
+        session[k] = sessions[r]!;
         r = next[r]!;
       }
+      k++;
     }
-    return n;
+    return k;
   }
 
   /** Moves every row of `from` into `to` (an identity merge); the user column is rewritten by the caller. */
@@ -277,10 +295,6 @@ export class Timelines {
     const session = new Uint32Array(total);
     const from = new Uint32Array(userCount);
     const to = new Uint32Array(userCount);
-    const times = this.times();
-    const events = this.columns.event();
-    const sessions = this.columns.session();
-    const next = this.next.data;
     const head = this.head.data;
     let k = 0;
     // Old sealed cells [runFrom, runTo) still to copy to k: consecutive slices copy at once.
@@ -297,9 +311,9 @@ export class Timelines {
       runFrom = runTo = 0;
     };
     for (let u = 0; u < userCount; u++) {
-      let s = u < oldUsers ? sealedFrom[u]! : 0;
+      const s = u < oldUsers ? sealedFrom[u]! : 0;
       const sEnd = u < oldUsers ? sealedTo[u]! : 0;
-      let r = head[u]!;
+      const r = head[u]!;
       if (r === NONE) {
         if (sEnd > s && s !== runTo) {
           copyRun();
@@ -312,34 +326,31 @@ export class Timelines {
       }
       copyRun();
       from[u] = k;
-      while (s < sEnd || r !== NONE) {
-        if (s < sEnd && (r === NONE || before(times, sealedRows[s]!, times[r]!, r))) {
-          rows[k] = sealedRows[s]!;
-          time[k] = sealedTime[s]!;
-          event[k] = sealedEvent[s]!;
-          session[k] = sealedSession[s]!;
-          s++;
-        } else {
-          rows[k] = r;
-          time[k] = times[r]!;
-          event[k] = events[r]!;
-          session[k] = sessions[r]!;
-          r = next[r]!;
-        }
-        k++;
-      }
+      k = this.merge(s, sEnd, r, rows, time, event, session, k);
       to[u] = k;
     }
     copyRun();
+    this.install(rows, time, event, session, from, to);
+  }
+
+  /** Makes these columns the sealed part, holding every row: the tail is empty after. */
+  private install(
+    rows: Uint32Array,
+    time: Float64Array,
+    event: Uint32Array,
+    session: Uint32Array,
+    from: Uint32Array,
+    to: Uint32Array,
+  ): void {
     this.sealedRows = rows;
     this.sealedTime = time;
     this.sealedEvent = event;
     this.sealedSession = session;
     this.sealedFrom = from;
     this.sealedTo = to;
-    this.sealedCount = k;
-    this.head.data.fill(NONE, 0, userCount);
-    this.last.data.fill(NONE, 0, userCount);
+    this.sealedCount = rows.length;
+    this.head.data.fill(NONE, 0, from.length);
+    this.last.data.fill(NONE, 0, from.length);
     this.tailSize = 0;
   }
 
@@ -368,22 +379,16 @@ export class Timelines {
     for (let u = 0; u < userCount; u++) sortSlice(rows, from[u]!, fill[u]!, times);
     const events = this.columns.event();
     const sessions = this.columns.session();
-    this.sealedTime = new Float64Array(rows.length);
-    this.sealedEvent = new Uint32Array(rows.length);
-    this.sealedSession = new Uint32Array(rows.length);
+    const time = new Float64Array(rows.length);
+    const event = new Uint32Array(rows.length);
+    const session = new Uint32Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i]!;
-      this.sealedTime[i] = times[r]!;
-      this.sealedEvent[i] = events[r]!;
-      this.sealedSession[i] = sessions[r]!;
+      time[i] = times[r]!;
+      event[i] = events[r]!;
+      session[i] = sessions[r]!;
     }
-    this.sealedRows = rows;
-    this.sealedFrom = from.subarray(0, userCount);
-    this.sealedTo = fill;
-    this.sealedCount = rows.length;
-    this.head.data.fill(NONE, 0, userCount);
-    this.last.data.fill(NONE, 0, userCount);
-    this.tailSize = 0;
+    this.install(rows, time, event, session, from.subarray(0, userCount), fill);
   }
 }
 
