@@ -11,13 +11,15 @@ export class ValueTable {
   static readonly TRUE = 2;
 
   readonly values: PropValue[] = [null, false, true];
+  /** Non-ASCII strings by value (ASCII ones are found through the slots alone). */
   private readonly strings = new Map<string, number>();
   private readonly numbers = new Map<number, number>();
   /**
-   * Every ASCII string's id again, by a hash of its bytes (open addressing, -1 empty), so a
-   * record's strings are found from their bytes without decoding them or hashing a new JS
-   * string: most strings of a record (names, keys, common values) were seen before. Other
-   * strings are decoded and looked up by value, as comparing them byte-wise would need
+   * Every ASCII string's id, by a hash of its bytes (open addressing, -1 empty), so a record's
+   * strings are found from their bytes without decoding them or hashing a new JS string: most
+   * strings of a record (names, keys, common values) were seen before. Fresh ones (session
+   * ids) go only here, as a Map entry per string cost the shards a tenth of their time.
+   * Other strings are decoded and looked up by value, as comparing them byte-wise would need
    * their UTF-8 form kept too.
    */
   private slots = new Int32Array(1024).fill(-1);
@@ -44,7 +46,20 @@ export class ValueTable {
   }
 
   stringId(value: string): number {
-    return this.strings.get(value) ?? this.addString(value, asciiHash(value));
+    const hash = asciiHash(value);
+    if (hash < 0) return this.strings.get(value) ?? this.addString(value, hash);
+    const id = this.asciiFind(value, hash);
+    return id >= 0 ? id : this.addString(value, hash);
+  }
+
+  /** The id of an ASCII string with this hash, or -1. */
+  private asciiFind(value: string, hash: number): number {
+    const mask = this.slots.length - 1;
+    for (let at = hash & mask; ; at = (at + 1) & mask) {
+      const id = this.slots[at]!;
+      if (id < 0) return -1;
+      if (this.slotHashes[at] === hash && this.values[id] === value) return id;
+    }
   }
 
   /** The id of the string whose UTF-8 bytes are `buf[start, end)`, interning it if new. */
@@ -68,12 +83,12 @@ export class ValueTable {
     return this.addString(buf.toString('latin1', start, end), h);
   }
 
-  /** Files a new string under its value and, when ASCII (`hash` ≥ 0), under its bytes' hash. */
+  /** Files a new string: when ASCII (`hash` ≥ 0) under its bytes' hash, else under its value. */
   private addString(value: string, hash: number): number {
     const id = this.values.length;
     this.values.push(value);
-    this.strings.set(value, id);
     if (hash >= 0) this.addSlot(id, hash);
+    else this.strings.set(value, id);
     return id;
   }
 
@@ -105,7 +120,10 @@ export class ValueTable {
 
   /** Id of a value if it was ever seen, else -1 (a filter on it matches nothing). */
   find(value: PropValue): number {
-    if (typeof value === 'string') return this.strings.get(value) ?? -1;
+    if (typeof value === 'string') {
+      const hash = asciiHash(value);
+      return hash < 0 ? (this.strings.get(value) ?? -1) : this.asciiFind(value, hash);
+    }
     if (typeof value === 'number') return this.numbers.get(value) ?? -1;
     if (value === null) return ValueTable.NULL;
     return value ? ValueTable.TRUE : ValueTable.FALSE;

@@ -40,5 +40,7 @@ describe('ValueTable.utf8Id', () => {
       expect(t.find(s)).toBe(id);
     }
     expect(new Set(ids.values()).size).toBe(ids.size);
+    expect(t.find('user-never')).toBe(-1);
+    expect(t.find('购物')).toBe(-1);
   });
 });
