@@ -506,7 +506,9 @@ export class Engine {
   }
 
   private askShard<T>(shard: number, kind: QueryKind, args: unknown, minOffset: number): Promise<T> {
-    const worker = this.shards[shard]!;
+    const worker = this.shards[shard];
+    // On Kafka a rebalance may have stopped the partition's shard here: its new owner answers.
+    if (!worker) return Promise.reject(new Error('shard stopped'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, worker });

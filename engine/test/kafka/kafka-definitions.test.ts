@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shardOf } from '@weft/core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { postBatch, SECRET_KEY, type ServerProcess, startServerProcess } from '../e2e/server-process.js';
 import { clickhouseOf, eventually, freePort, kafkaEnv } from './kafka-env.js';
 
@@ -10,6 +10,12 @@ const root = mkdtempSync(join(tmpdir(), 'weft-kafka-defs-'));
 const running: ServerProcess[] = [];
 const env = kafkaEnv('defs');
 const envs = [env];
+
+// A process that died mid-test shows only as a refused connection: print what the servers said.
+afterEach((ctx) => {
+  if (ctx.task.result?.state !== 'fail') return;
+  for (const s of running) console.error(`--- server ${s.url} (exit ${s.child.exitCode})\n${s.output()}`);
+});
 
 afterAll(async () => {
   await Promise.all(running.map((s) => s.stop()));
