@@ -271,11 +271,15 @@ export class Engine {
     process.exit(70);
   }
 
-  private call(worker: Worker, build: (id: number) => ShardRequest): Promise<unknown> {
+  private call<R extends ShardRequest>(
+    worker: Worker,
+    build: (id: number) => R,
+    post: (msg: R) => void = (msg) => worker.postMessage(msg),
+  ): Promise<unknown> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, worker });
-      worker.postMessage(build(id));
+      post(build(id));
     });
   }
 
@@ -372,10 +376,7 @@ export class Engine {
         this.settle(msg.id, false, new Error(msg.message));
         return;
       case 'answers':
-        for (const a of msg.answers) {
-          if (a.type === 'result') this.settle(a.id, true, a.value);
-          else this.settle(a.id, false, new Error(a.message));
-        }
+        for (const a of msg.answers) this.onShardReply(shard, a);
         return;
       case 'segment-changes':
         this.onSegmentChanges?.(msg.changes);
@@ -509,17 +510,21 @@ export class Engine {
     const worker = this.shards[shard];
     // On Kafka a rebalance may have stopped the partition's shard here: its new owner answers.
     if (!worker) return Promise.reject(new Error('shard stopped'));
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, worker });
-      let queued = this.queuedQueries.get(worker);
-      if (!queued) {
-        queued = [];
-        this.queuedQueries.set(worker, queued);
-        setImmediate(() => this.flushQueries(worker));
-      }
-      queued.push({ type: 'query', id, kind, args, minOffset });
-    });
+    return this.call(
+      worker,
+      (id): ShardQuery => ({ type: 'query', id, kind, args, minOffset }),
+      (query) => this.queueQuery(worker, query),
+    ) as Promise<T>;
+  }
+
+  private queueQuery(worker: Worker, query: ShardQuery): void {
+    let queued = this.queuedQueries.get(worker);
+    if (!queued) {
+      queued = [];
+      this.queuedQueries.set(worker, queued);
+      setImmediate(() => this.flushQueries(worker));
+    }
+    queued.push(query);
   }
 
   /** Queries of one event-loop turn per shard, sent in one message (decide calls come thousands a second). */

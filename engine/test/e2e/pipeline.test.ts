@@ -1,10 +1,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { shardOf } from '@weft/core';
 import { pack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningWeft, startWeft } from '../../src/server.js';
+import { idOnShard } from './weft-http.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'weft-pipeline-'));
 let weft: RunningWeft;
@@ -46,10 +46,6 @@ async function events(body: Record<string, unknown>) {
     status: res.status,
     body: (await res.json()) as { series: Array<{ total: number; breakdown?: unknown }> },
   };
-}
-
-function idOnShard(prefix: string, shard: number): string {
-  for (let i = 0; ; i++) if (shardOf('default', `${prefix}${i}`, 2) === shard) return `${prefix}${i}`;
 }
 
 beforeAll(async () => {

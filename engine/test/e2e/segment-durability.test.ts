@@ -3,10 +3,9 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { shardOf } from '@weft/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningWeft } from '../../src/server.js';
-import { type Json, startTestWeft, weftHttp } from './weft-http.js';
+import { idOnShard, type Json, startTestWeft, weftHttp } from './weft-http.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'weft-segment-durability-'));
 let weft: RunningWeft;
@@ -60,10 +59,6 @@ async function stream(path: string, lastEventId?: string) {
     return out;
   };
   return { next, close: () => reader.cancel() };
-}
-
-function idOnShard(prefix: string, shard: number): string {
-  for (let i = 0; ; i++) if (shardOf('default', `${prefix}${i}`, 2) === shard) return `${prefix}${i}`;
 }
 
 beforeAll(async () => {

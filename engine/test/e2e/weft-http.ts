@@ -1,3 +1,4 @@
+import { shardOf } from '@weft/core';
 import { expect } from 'vitest';
 import { type RunningWeft, startWeft } from '../../src/server.js';
 
@@ -7,6 +8,11 @@ export const SECRET_KEY = 'sk';
 
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are read loosely; the assertions check them
 export type Json = any;
+
+/** The first id `${prefix}N` that the default project hashes to `shard` of the test servers' two. */
+export function idOnShard(prefix: string, shard: number): string {
+  for (let i = 0; ; i++) if (shardOf('default', `${prefix}${i}`, 2) === shard) return `${prefix}${i}`;
+}
 
 /** An embedded server on `dataDir` with 2 shards, fixed keys and no periodic snapshot. */
 export function startTestWeft(dataDir: string): Promise<RunningWeft> {

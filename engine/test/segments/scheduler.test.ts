@@ -16,6 +16,11 @@ const MINUTE = 60_000;
 const T0 = Date.UTC(2026, 0, 10, 5, 0);
 
 const dirs: string[] = [];
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'weft-scheduler-'));
+  dirs.push(dir);
+  return dir;
+}
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
@@ -32,8 +37,7 @@ class CountingShards implements ShardQueries {
 
 describe('segment scheduler', () => {
   it('runs each cron slot once across restarts, and a slot missed while down once at start', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'weft-scheduler-'));
-    dirs.push(dir);
+    const dir = tempDir();
     const clock = { t: T0 };
     const shards = new CountingShards(clock);
     const store = new SegmentStore(dir);
@@ -86,8 +90,7 @@ describe('segment scheduler', () => {
   });
 
   it('counts "run now" as the last run, and forgets deleted segments', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'weft-scheduler-'));
-    dirs.push(dir);
+    const dir = tempDir();
     const clock = { t: T0 };
     const store = new SegmentStore(dir);
     const seg: Segment = {
