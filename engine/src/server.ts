@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { ClickHouse } from './clickhouse/client.js';
 import { migrate } from './clickhouse/migrations.js';
 import { type DefinitionWriter, localDefinitions } from './control/definition-change.js';
+import { SharedChanges } from './control/shared-changes.js';
 import { SharedDefinitions } from './control/shared-definitions.js';
 import { DefinitionStore } from './definitions/store.js';
 import { Engine } from './engine.js';
@@ -70,11 +71,26 @@ export async function startWeft(options: WeftOptions = {}, env = process.env): P
     shared && ((partition) => shared.shardStarted(partition)),
   );
   const shards = ownShards(engine);
+  const changeFeed = new ChangeFeed(join(config.dataDir, 'segments', 'changes'), segmentStore);
+  // Before shards learn any segment, so no change goes unreported. Kafka mode: every
+  // process's shards feed one topic that every process mirrors.
+  let sharedChanges: SharedChanges | undefined;
+  if (shared) {
+    try {
+      sharedChanges = await SharedChanges.open({ ...config, brokers: config.kafkaBrokers! }, changeFeed);
+    } catch (err) {
+      await engine.close();
+      throw err;
+    }
+    const out = sharedChanges;
+    engine.onSegmentChanges = (changes) => out.write(changes);
+  } else engine.onSegmentChanges = (changes) => changeFeed.publish(changes);
   let writer: DefinitionWriter;
   if (shared) {
     try {
       await shared.open(shards);
     } catch (err) {
+      await sharedChanges?.close();
       await engine.close();
       throw err;
     }
@@ -102,8 +118,6 @@ export async function startWeft(options: WeftOptions = {}, env = process.env): P
   const analysis = { engine, definitions, clickhouse };
   const tagKey = loadTagKey(config.dataDir);
   const sizeHistory = new SizeHistory(join(config.dataDir, 'segments', 'sizes.ndjson'));
-  const changeFeed = new ChangeFeed(join(config.dataDir, 'segments', 'changes'), segmentStore);
-  engine.onSegmentChanges = (changes) => changeFeed.publish(changes);
   // After the feed: a slot missed while down runs at once, and its changes are logged.
   const lastRuns = new LastRuns(join(config.dataDir, 'segments', 'last-runs.json'));
   const scheduler = new SegmentScheduler(engine, segmentStore, sizeHistory, lastRuns);
@@ -133,6 +147,7 @@ export async function startWeft(options: WeftOptions = {}, env = process.env): P
   try {
     address = await app.listen({ host: config.host, port: config.port });
   } catch (err) {
+    await sharedChanges?.close();
     await shared?.close();
     await engine.close();
     throw err;
@@ -152,6 +167,8 @@ export async function startWeft(options: WeftOptions = {}, env = process.env): P
       // Definitions stop following first: nothing applies to shards being stopped.
       await shared?.close();
       await engine.close();
+      // After the shards: their last changes are written before the feed stops.
+      await sharedChanges?.close();
       changeFeed.close();
       await clickhouse?.close();
     },

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Segment } from '@weft/segments';
 import type { Definition } from '../definitions/store.js';
-import type { MetaRecord } from '../kafka/meta-log.js';
+import type { TopicRecord } from '../kafka/topic-log.js';
 import type { DefinitionChange } from './definition-change.js';
 
 /**
@@ -36,15 +36,15 @@ export type ListVersions = (
  */
 const CHUNK_CHARS = 1 << 20;
 
-function put(key: Key, value: unknown): MetaRecord {
+function put(key: Key, value: unknown): TopicRecord {
   return { key: JSON.stringify(key), value: Buffer.from(JSON.stringify(value)) };
 }
 
-function tombstone(key: Key): MetaRecord {
+function tombstone(key: Key): TopicRecord {
   return { key: JSON.stringify(key), value: null };
 }
 
-function chunkTombstones(project: string, id: string, list: ReturnType<ListVersions>): MetaRecord[] {
+function chunkTombstones(project: string, id: string, list: ReturnType<ListVersions>): TopicRecord[] {
   if (!list) return [];
   return Array.from({ length: list.chunks }, (_, n) => tombstone(['chunk', project, id, list.version, n]));
 }
@@ -68,7 +68,7 @@ function chunked(ids: readonly string[]): string[][] {
 }
 
 /** The records that make a change, in the order they must be applied. */
-export function encodeChange(c: DefinitionChange, lists: ListVersions): MetaRecord[] {
+export function encodeChange(c: DefinitionChange, lists: ListVersions): TopicRecord[] {
   switch (c.type) {
     case 'segment':
       return [put(['segment', c.project, c.segment.id], c.segment)];
@@ -123,7 +123,7 @@ export class MetaDecoder {
   readonly listVersion: ListVersions = (project, id) => this.lists.get(JSON.stringify([project, id]));
 
   /** The change a record makes; undefined for a chunk, or a header whose chunks are missing. */
-  take(record: MetaRecord): DefinitionChange | undefined {
+  take(record: TopicRecord): DefinitionChange | undefined {
     const key = parseKey(record.key);
     const value = record.value && (JSON.parse(record.value.toString('utf8')) as unknown);
     switch (key[0]) {

@@ -1,6 +1,7 @@
 import { WeftError } from '@weft/core';
 import type { KafkaSettings } from '../kafka/client-config.js';
-import { MetaLog, type MetaRecord } from '../kafka/meta-log.js';
+import { BEGINNING, TopicLog, type TopicRecord } from '../kafka/topic-log.js';
+import { metaTopic } from '../kafka/topics.js';
 import { type OwnShards, syncShards } from '../segments/shard-calls.js';
 import {
   applyChange,
@@ -24,7 +25,7 @@ const PEER_WAIT_MS = 10_000;
  * and its own shards; the call answers once its change is applied here.
  */
 export class SharedDefinitions implements DefinitionWriter {
-  private log: MetaLog | undefined;
+  private log: TopicLog | undefined;
   private readonly decoder = new MetaDecoder();
   private shards: OwnShards | undefined;
   /** Resolves once the stores hold what the topic held at start. */
@@ -58,12 +59,17 @@ export class SharedDefinitions implements DefinitionWriter {
     this.shards = shards;
     let seed: DefinitionChange[];
     try {
-      const log = await MetaLog.open(this.k);
+      const log = await TopicLog.open(this.k, {
+        topic: metaTopic(this.k),
+        client: 'weft-meta',
+        what: 'definitions',
+        from: BEGINNING,
+      });
       this.log = log;
       const { latest, empty } = await log.readAll();
       seed = empty ? storedChanges(this.stores) : [];
       if (!empty) loadChanges(this.stores, this.decode([...latest].map(([key, value]) => ({ key, value }))));
-      log.follow((record) => this.apply(record));
+      log.follow((records) => this.apply(records));
     } finally {
       // Shards that started meanwhile get the definitions now (or, on failure, what the data dir holds).
       this.opened();
@@ -71,7 +77,7 @@ export class SharedDefinitions implements DefinitionWriter {
     if (seed.length > 0) await this.commit(seed.flatMap((c) => this.encode(c)));
   }
 
-  private decode(records: MetaRecord[]): DefinitionChange[] {
+  private decode(records: readonly TopicRecord[]): DefinitionChange[] {
     const out: DefinitionChange[] = [];
     for (const r of records) {
       try {
@@ -84,16 +90,22 @@ export class SharedDefinitions implements DefinitionWriter {
     return out;
   }
 
-  private async apply(record: MetaRecord): Promise<void> {
-    for (const c of this.decode([record])) await applyChange({ ...this.stores, shards: this.shards! }, c);
+  private async apply(records: readonly TopicRecord[]): Promise<void> {
+    for (const c of this.decode(records)) {
+      try {
+        await applyChange({ ...this.stores, shards: this.shards! }, c);
+      } catch (err) {
+        console.error(`weft: applying a ${c.type} change failed`, err);
+      }
+    }
   }
 
-  private encode(c: DefinitionChange): MetaRecord[] {
+  private encode(c: DefinitionChange): TopicRecord[] {
     return encodeChange(c, this.decoder.listVersion);
   }
 
   /** Writes records and waits until this process applied them. */
-  private async commit(records: MetaRecord[]): Promise<void> {
+  private async commit(records: TopicRecord[]): Promise<void> {
     const log = this.log!;
     const end = await log.write(records);
     if (!(await log.whenApplied(end, APPLY_WAIT_MS))) {

@@ -8,6 +8,11 @@ export function metaTopic(k: Pick<KafkaSettings, 'kafkaTopic'>): string {
   return `${k.kafkaTopic}.meta`;
 }
 
+/** The segment entry/exit feed of every process's shards, one record per change (see control/shared-changes.ts). */
+export function changesTopic(k: Pick<KafkaSettings, 'kafkaTopic'>): string {
+  return `${k.kafkaTopic}.changes`;
+}
+
 function createTopic(
   brokers: string,
   topic: string,
@@ -44,9 +49,11 @@ function partitionCount(producer: Producer, topic: string): Promise<number> {
 }
 
 /**
- * Creates the events topic (one partition per shard), its dead-letter topic and the
- * definitions topic when missing. The definitions topic has one partition, so every process
- * applies changes in one order, and is compacted: it keeps each definition's latest state.
+ * Creates the events topic (one partition per shard), its dead-letter topic, the
+ * definitions topic and the changes topic when missing. The definitions topic has one
+ * partition, so every process applies changes in one order, and is compacted: it keeps each
+ * definition's latest state. The changes topic has one partition too, so its offsets number
+ * the changes the same way on every process; the broker's retention bounds it.
  * An existing events topic must have exactly WEFT_SHARDS partitions: users are hashed onto
  * partitions, and a different count would put a user's events on two.
  */
@@ -54,6 +61,7 @@ export async function ensureTopics(k: KafkaSettings, producer: Producer): Promis
   await createTopic(k.brokers, k.kafkaTopic, k.shards);
   await createTopic(k.brokers, k.kafkaDeadLetterTopic, 1);
   await createTopic(k.brokers, metaTopic(k), 1, { 'cleanup.policy': 'compact' });
+  await createTopic(k.brokers, changesTopic(k), 1);
   // Metadata can trail a fresh topic by a moment.
   for (let attempt = 0; ; attempt++) {
     const n = await partitionCount(producer, k.kafkaTopic);

@@ -47,15 +47,23 @@ export class ChangeFeed {
   }
 
   publish(changes: SegmentChange[]): void {
-    if (this.closed) return;
-    const logged = this.log.append(changes);
+    if (!this.closed) this.deliver(this.log.append(changes));
+  }
+
+  /** Kafka mode: changes numbered by the changes topic that every process mirrors (see ChangeLog.mirror). */
+  mirror(changes: LoggedChange[]): void {
+    if (!this.closed) this.deliver(this.log.mirror(changes));
+  }
+
+  private deliver(logged: LoggedChange[]): void {
+    if (logged.length === 0) return;
     for (const l of this.listeners) {
       const mine = logged.filter(
         (c) => c.project === l.project && (l.segment === undefined || c.segment === l.segment),
       );
       if (mine.length > 0) l.fn(mine);
     }
-    for (const project of new Set(changes.map((c) => c.project))) this.outbox.wake(project);
+    for (const project of new Set(logged.map((c) => c.project))) this.outbox.wake(project);
     this.log.trim(this.outbox.delivered());
   }
 

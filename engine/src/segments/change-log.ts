@@ -85,22 +85,36 @@ export class ChangeLog {
 
   /** Numbers and appends changes, in order. */
   append(changes: readonly SegmentChange[]): LoggedChange[] {
-    const out: LoggedChange[] = [];
+    const logged = changes.map((c, i): LoggedChange => ({ id: this.last + 1 + i, ...c }));
+    this.keep(logged);
+    return logged;
+  }
+
+  /**
+   * Appends changes numbered elsewhere (Kafka mode: by their offsets in the changes topic),
+   * ids rising; those at or below lastId are here already. A jump in ids (retention dropped
+   * the ones between before this log read them) starts a new chunk.
+   */
+  mirror(changes: readonly LoggedChange[]): LoggedChange[] {
+    const fresh = changes.filter((c) => c.id > this.last);
+    this.keep(fresh);
+    return fresh;
+  }
+
+  private keep(changes: readonly LoggedChange[]): void {
     let lines = '';
     for (const c of changes) {
-      if (this.tail.length >= this.chunkSize) {
+      if (this.tail.length >= this.chunkSize || c.id !== this.last + 1) {
         this.write(lines);
         lines = '';
-        this.roll();
+        this.roll(c.id);
       }
-      const logged: LoggedChange = { id: ++this.last, ...c };
-      const line: Line = [logged.id, c.project, c.segment, c.distinct_id, c.change, c.at];
+      const line: Line = [c.id, c.project, c.segment, c.distinct_id, c.change, c.at];
       lines += `${JSON.stringify(line)}\n`;
-      this.tail.push(logged);
-      out.push(logged);
+      this.tail.push(c);
+      this.last = c.id;
     }
     this.write(lines);
-    return out;
   }
 
   /**
@@ -161,10 +175,12 @@ export class ChangeLog {
     if (lines !== '') writeSync(this.fd, lines);
   }
 
-  private roll(): void {
+  /** Starts a chunk at `first`; an empty tail chunk gives way to it. */
+  private roll(first: number): void {
     closeSync(this.fd);
-    this.chunks.push(this.last + 1);
-    this.fd = openJsonLinesForAppend(this.path(this.last + 1));
+    if (this.tail.length === 0) unlinkSync(this.path(this.chunks.pop()!));
+    this.chunks.push(first);
+    this.fd = openJsonLinesForAppend(this.path(first));
     this.tail = [];
   }
 }

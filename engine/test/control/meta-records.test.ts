@@ -7,7 +7,7 @@ import type { DefinitionChange } from '../../src/control/definition-change.js';
 import { loadChanges, storedChanges } from '../../src/control/definition-snapshot.js';
 import { encodeChange, MetaDecoder } from '../../src/control/meta-records.js';
 import { DefinitionStore } from '../../src/definitions/store.js';
-import type { MetaRecord } from '../../src/kafka/meta-log.js';
+import type { TopicRecord } from '../../src/kafka/meta-log.js';
 import { SegmentStore } from '../../src/segments/store.js';
 
 const dirs: string[] = [];
@@ -46,7 +46,7 @@ const click = {
 };
 
 /** A log's records after compaction: each key's latest value, in that value's order; deleted keys gone. */
-function compact(records: MetaRecord[]): MetaRecord[] {
+function compact(records: TopicRecord[]): TopicRecord[] {
   const latest = new Map<string, Buffer>();
   for (const r of records) {
     latest.delete(r.key);
@@ -56,8 +56,8 @@ function compact(records: MetaRecord[]): MetaRecord[] {
 }
 
 /** Writes changes the way SharedDefinitions does: encoded against what was applied so far. */
-function writeAll(changes: DefinitionChange[], decoder = new MetaDecoder()): MetaRecord[] {
-  const log: MetaRecord[] = [];
+function writeAll(changes: DefinitionChange[], decoder = new MetaDecoder()): TopicRecord[] {
+  const log: TopicRecord[] = [];
   for (const c of changes) {
     const records = encodeChange(c, decoder.listVersion);
     for (const r of records) decoder.take(r);
@@ -66,7 +66,7 @@ function writeAll(changes: DefinitionChange[], decoder = new MetaDecoder()): Met
   return log;
 }
 
-function readAll(records: MetaRecord[]): DefinitionChange[] {
+function readAll(records: TopicRecord[]): DefinitionChange[] {
   const decoder = new MetaDecoder();
   return records.map((r) => decoder.take(r)).filter((c) => c !== undefined);
 }

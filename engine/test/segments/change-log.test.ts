@@ -108,4 +108,28 @@ describe('change log', () => {
     log.close();
     expect(new ChangeLog(dir).oldestId).toBe(7);
   });
+
+  it('mirrors changes numbered elsewhere: repeats are dropped, a jump in ids starts a chunk', () => {
+    const dir = tempDir();
+    const log = new ChangeLog(dir, { chunkSize: 3 });
+    const numbered = (ids: number[]) => ids.map((id) => ({ id, ...changes(1, id - 1)[0]! }));
+    // Retention dropped ids 1..4 before this log first read the topic.
+    expect(log.mirror(numbered([5, 6])).map((c) => c.id)).toEqual([5, 6]);
+    expect(log.oldestId).toBe(5);
+    expect(log.mirror(numbered([6, 7, 8, 9])).map((c) => c.id)).toEqual([7, 8, 9]);
+    expect(log.mirror(numbered([20, 21])).map((c) => c.id)).toEqual([20, 21]);
+    log.close();
+    expect(readdirSync(dir).sort()).toEqual([
+      '0000000000000005.ndjson',
+      '0000000000000008.ndjson',
+      '0000000000000020.ndjson',
+    ]);
+    const again = new ChangeLog(dir, { chunkSize: 3 });
+    expect(again.lastId).toBe(21);
+    // A reader inside the jump goes on past it.
+    expect(readAll(again, 4).map((c) => c.id)).toEqual([5, 6, 7, 8, 9, 20, 21]);
+    expect(readAll(again, 12).map((c) => c.id)).toEqual([20, 21]);
+    expect(again.readFrom(3, 21)).toBeUndefined();
+    again.close();
+  });
 });

@@ -7,16 +7,20 @@ import Kafka, {
   type Producer,
 } from 'node-rdkafka';
 import { type KafkaSettings, MAX_MESSAGE_BYTES, producerConfig } from './client-config.js';
-import { metaTopic } from './topics.js';
 
 /** One keyed record; a null value deletes the key (a tombstone, which compaction honours). */
-export interface MetaRecord {
+export interface TopicRecord {
   key: string;
   value: Buffer | null;
 }
 
-/** librdkafka's RD_KAFKA_OFFSET_BEGINNING: the oldest record compaction kept. */
-const BEGINNING = -2;
+/** A record as read, with its offset in the partition. */
+export interface OffsetRecord extends TopicRecord {
+  offset: number;
+}
+
+/** librdkafka's RD_KAFKA_OFFSET_BEGINNING: the oldest record retention or compaction kept. */
+export const BEGINNING = -2;
 const FETCH = 500;
 
 /** The records of one `write`, settled when the broker confirmed (or refused) all of them. */
@@ -27,11 +31,15 @@ class PendingWrite {
   readonly done: Promise<number>;
   private settle!: (end: number | Error) => void;
 
-  constructor(count: number, timeoutMs: number) {
+  constructor(
+    count: number,
+    timeoutMs: number,
+    private readonly what: string,
+  ) {
     this.remaining = count;
     this.done = new Promise<number>((resolve, reject) => {
       // Records queued while no broker answers get no report at all: give up in time.
-      const timer = setTimeout(() => this.settle(unavailable('no delivery report in time')), timeoutMs);
+      const timer = setTimeout(() => this.settle(unavailable(what, 'no delivery report in time')), timeoutMs);
       this.settle = (r) => {
         clearTimeout(timer);
         if (r instanceof Error) reject(r);
@@ -41,30 +49,36 @@ class PendingWrite {
   }
 
   report(err: LibrdKafkaError | null, offset: number): void {
-    if (err) this.failure ??= unavailable(err.message);
+    if (err) this.failure ??= unavailable(this.what, err.message);
     else this.end = Math.max(this.end, offset + 1);
     if (--this.remaining === 0) this.settle(this.failure ?? this.end);
   }
 }
 
-function unavailable(reason: string): WeftError {
-  return new WeftError(
-    'overloaded',
-    `Kafka is not taking definitions (${reason}); retry shortly`,
-    undefined,
-    2,
-  );
+function unavailable(what: string, reason: string): WeftError {
+  return new WeftError('overloaded', `Kafka is not taking ${what} (${reason}); retry shortly`, undefined, 2);
+}
+
+/** Which one-partition topic a log reads, where it starts, and how it names itself. */
+export interface TopicLogOptions {
+  topic: string;
+  /** librdkafka client id, also the consumer's group id suffix (it never joins or commits). */
+  client: string;
+  /** What the records are, for errors: "Kafka is not taking <what>". */
+  what: string;
+  /** The first offset to read; BEGINNING for all that retention kept. */
+  from: number;
 }
 
 /**
- * The definitions topic as every engine process sees it: read in full from its beginning at
- * start, then followed record by record; `write` resolves with the offset just past the
- * records once the broker holds them. Each process reads the whole (one-partition) topic, so
- * the consumer assigns it directly and never joins a group or commits. node-rdkafka runs on
- * the main thread: its callbacks only reach that thread's loop.
+ * A one-partition topic as every engine process sees it (the definitions, the segment change
+ * feed): read from a start offset, then followed record by record; `write` resolves with
+ * the offset just past the records once the broker holds them. Each process reads the whole
+ * partition, so the consumer assigns it directly and never joins a group or commits.
+ * node-rdkafka runs on the main thread: its callbacks only reach that thread's loop.
  */
-export class MetaLog {
-  private applied = 0;
+export class TopicLog {
+  private applied: number;
   /** Where the broker last reported the end of the partition; -1 before it did. */
   private endSeen = -1;
   private waiters: Array<{ offset: number; resolve: (ok: boolean) => void }> = [];
@@ -73,9 +87,10 @@ export class MetaLog {
   private constructor(
     private readonly producer: Producer,
     private readonly consumer: KafkaConsumer,
-    private readonly topic: string,
+    private readonly options: TopicLogOptions,
     private readonly timeoutMs: number,
   ) {
+    this.applied = Math.max(0, options.from);
     producer.on('delivery-report', (err: LibrdKafkaError | null, report: DeliveryReport) => {
       (report.opaque as PendingWrite).report(err, report.offset);
     });
@@ -84,12 +99,11 @@ export class MetaLog {
     });
   }
 
-  static async open(k: KafkaSettings): Promise<MetaLog> {
-    const topic = metaTopic(k);
+  static async open(k: KafkaSettings, options: TopicLogOptions): Promise<TopicLog> {
     const producer = new Kafka.Producer({
       ...producerConfig(k),
-      'client.id': 'weft-meta',
-      // Several records of one change (a static list's chunks, then its header) keep their order.
+      'client.id': options.client,
+      // The records of one write (a static list's chunks, then its header) keep their order.
       'enable.idempotence': true,
       'linger.ms': 0,
     });
@@ -98,15 +112,16 @@ export class MetaLog {
     const consumer = new Kafka.KafkaConsumer(
       {
         'metadata.broker.list': k.brokers,
-        'group.id': `${k.kafkaGroup}.meta`,
-        'client.id': 'weft-meta',
+        'group.id': `${k.kafkaGroup}.${options.client}`,
+        'client.id': options.client,
         'enable.auto.commit': false,
         'fetch.wait.max.ms': 10,
         'fetch.message.max.bytes': MAX_MESSAGE_BYTES + 65536,
         'enable.partition.eof': true,
         'reconnect.backoff.max.ms': 1000,
       },
-      {},
+      // A start offset retention has passed reads from the oldest record kept.
+      { 'auto.offset.reset': 'earliest' },
     );
     try {
       await connect(consumer, k.brokers);
@@ -115,8 +130,8 @@ export class MetaLog {
       throw err;
     }
     consumer.setDefaultConsumeTimeout(50);
-    consumer.assign([{ topic, partition: 0, offset: BEGINNING }]);
-    return new MetaLog(producer, consumer, topic, k.kafkaMessageTimeoutMs + 1000);
+    consumer.assign([{ topic: options.topic, partition: 0, offset: options.from }]);
+    return new TopicLog(producer, consumer, options, k.kafkaMessageTimeoutMs + 1000);
   }
 
   /** Offset just past the last record handled (read at start, or applied since). */
@@ -147,8 +162,11 @@ export class MetaLog {
     return { latest, empty: this.applied === 0 };
   }
 
-  /** Hands every later record to `apply`, one at a time and in order; a failed apply is logged and passed. */
-  follow(apply: (record: MetaRecord) => Promise<void>): void {
+  /**
+   * Hands every later record to `apply` with its offset, in order, a fetch at a time; a
+   * failed apply is logged and passed.
+   */
+  follow(apply: (records: readonly OffsetRecord[]) => Promise<void> | void): void {
     const poll = async (): Promise<void> => {
       while (!this.closed) {
         let messages: Message[];
@@ -156,18 +174,23 @@ export class MetaLog {
           messages = await this.consume();
         } catch (err) {
           if (this.closed) return;
-          console.error(`weft: reading ${this.topic} failed, retrying: ${(err as Error).message}`);
+          console.error(`weft: reading ${this.options.topic} failed, retrying: ${(err as Error).message}`);
           await new Promise((r) => setTimeout(r, 200));
           continue;
         }
+        const records: OffsetRecord[] = [];
         for (const m of messages) {
           if (m.offset < this.applied || m.key === undefined || m.key === null) continue;
+          records.push({ key: m.key.toString(), value: m.value, offset: m.offset });
+        }
+        if (records.length > 0) {
+          const last = records.at(-1)!.offset;
           try {
-            await apply({ key: m.key.toString(), value: m.value });
+            await apply(records);
           } catch (err) {
-            console.error(`weft: applying ${this.topic}@${m.offset} failed`, err);
+            console.error(`weft: applying ${this.options.topic}@${records[0]!.offset}..${last} failed`, err);
           }
-          this.advance(m.offset + 1);
+          this.advance(last + 1);
         }
         // Offsets compaction emptied count as applied too: a peer may wait for them.
         if (this.endSeen > this.applied) this.advance(this.endSeen);
@@ -211,16 +234,17 @@ export class MetaLog {
   }
 
   /** Produces the records in order; resolves with the offset just past them once the broker holds them all. */
-  write(records: readonly MetaRecord[]): Promise<number> {
+  write(records: readonly TopicRecord[]): Promise<number> {
     if (records.length === 0) return Promise.resolve(this.applied);
-    const pending = new PendingWrite(records.length, this.timeoutMs);
+    const pending = new PendingWrite(records.length, this.timeoutMs, this.options.what);
     try {
-      for (const r of records) this.producer.produce(this.topic, 0, r.value, r.key, Date.now(), pending);
+      for (const r of records)
+        this.producer.produce(this.options.topic, 0, r.value, r.key, Date.now(), pending);
     } catch (err) {
       // The client's local queue is full: the broker has been away for a while. Reports of
       // the records already queued still settle `pending`, which nobody awaits now.
       pending.done.catch(() => {});
-      return Promise.reject(unavailable((err as Error).message));
+      return Promise.reject(unavailable(this.options.what, (err as Error).message));
     }
     return pending.done;
   }
