@@ -32,11 +32,14 @@ const T_NULL = 4;
 /** Reusable encoder: one per producer thread; its buffers and string map survive between records. */
 export class EventEncoder {
   private buf = Buffer.allocUnsafe(1 << 20);
+  private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   private pos = 0;
+  /** String -> its index in the current record's table. */
   private readonly strings = new Map<string, number>();
   private readonly stringList: string[] = [];
 
   encode(project: string, events: readonly WeftEvent[], hashes: Uint32Array): Uint8Array {
+    // A map kept across records would hold every id and URL ever seen: cleared, it stays in cache.
     this.strings.clear();
     this.stringList.length = 0;
     this.pos = 0;
@@ -44,31 +47,33 @@ export class EventEncoder {
     // Events first into the body area; the tables are written in front once known.
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
-      this.ensure(48);
-      const b = this.buf;
-      b.writeDoubleLE(e.time, this.pos);
-      b.writeDoubleLE(e.received_at, this.pos + 8);
-      b.writeUInt32LE(hashes[i * 2]!, this.pos + 16);
-      b.writeUInt32LE(hashes[i * 2 + 1]!, this.pos + 20);
-      this.pos += 24;
-      this.u32(this.str(e.event));
-      this.u32(this.str(e.distinct_id));
-      this.u32(e.session_id === undefined ? NONE : this.str(e.session_id));
+      this.ensure(36);
+      const v = this.view;
+      const at = this.pos;
+      v.setFloat64(at, e.time, true);
+      v.setFloat64(at + 8, e.received_at, true);
+      v.setUint32(at + 16, hashes[i * 2]!, true);
+      v.setUint32(at + 20, hashes[i * 2 + 1]!, true);
+      v.setUint32(at + 24, this.str(e.event), true);
+      v.setUint32(at + 28, this.str(e.distinct_id), true);
+      v.setUint32(at + 32, e.session_id === undefined ? NONE : this.str(e.session_id), true);
+      this.pos = at + 36;
       this.props(e.properties);
       this.props(e.$set);
       this.props(e.$set_once);
     }
-    const body = this.buf.subarray(0, this.pos);
-    const stringTable = tableBytes(this.stringList);
-    const ids = tableBytes(events.map((e) => e.event_id));
-    const out = new Uint8Array(9 + stringTable.length + ids.length + body.length);
+    const ids: string[] = new Array(events.length);
+    for (let i = 0; i < events.length; i++) ids[i] = events[i]!.event_id;
+    const stringTable = new TableText(this.stringList);
+    const idTable = new TableText(ids);
+    const out = new Uint8Array(9 + stringTable.size + idTable.size + this.pos);
     const view = Buffer.from(out.buffer, out.byteOffset, out.byteLength);
     view[0] = RECORD_EVENTS;
     view.writeUInt32LE(projectIdx, 1);
     view.writeUInt32LE(events.length, 5);
-    view.set(stringTable, 9);
-    view.set(ids, 9 + stringTable.length);
-    view.set(body, 9 + stringTable.length + ids.length);
+    stringTable.write(view, 9);
+    idTable.write(view, 9 + stringTable.size);
+    this.buf.copy(view, 9 + stringTable.size + idTable.size, 0, this.pos);
     return out;
   }
 
@@ -87,11 +92,7 @@ export class EventEncoder {
     const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
     this.buf.copy(next, 0, 0, this.pos);
     this.buf = next;
-  }
-
-  private u32(v: number): void {
-    this.buf.writeUInt32LE(v, this.pos);
-    this.pos += 4;
+    this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
   }
 
   private props(p: Properties | undefined): void {
@@ -103,37 +104,70 @@ export class EventEncoder {
       for (const key in p) {
         const v = p[key] as PropValue;
         this.ensure(13);
-        this.u32(this.str(key));
+        const view = this.view;
+        let at = this.pos;
+        view.setUint32(at, this.str(key), true);
         if (typeof v === 'string') {
-          this.buf[this.pos++] = T_STRING;
-          this.u32(this.str(v));
+          view.setUint8(at + 4, T_STRING);
+          view.setUint32(at + 5, this.str(v), true);
+          at += 9;
         } else if (typeof v === 'number') {
-          this.buf[this.pos++] = T_NUMBER;
-          this.buf.writeDoubleLE(v, this.pos);
-          this.pos += 8;
-        } else this.buf[this.pos++] = v === null ? T_NULL : v ? T_TRUE : T_FALSE;
+          view.setUint8(at + 4, T_NUMBER);
+          view.setFloat64(at + 5, v, true);
+          at += 13;
+        } else {
+          view.setUint8(at + 4, v === null ? T_NULL : v ? T_TRUE : T_FALSE);
+          at += 5;
+        }
+        this.pos = at;
         n++;
       }
     }
-    this.buf.writeUInt16LE(n, countAt);
+    this.view.setUint16(countAt, n, true);
   }
 }
 
-function tableBytes(strings: readonly string[]): Buffer {
-  let total = 0;
-  for (const s of strings) total += Buffer.byteLength(s);
-  const out = Buffer.allocUnsafe(8 + strings.length * 4 + total);
-  out.writeUInt32LE(strings.length, 0);
-  out.writeUInt32LE(total, 4);
-  let offsetAt = 8;
-  let dataAt = 8 + strings.length * 4;
-  const dataStart = dataAt;
-  for (const s of strings) {
-    dataAt += out.write(s, dataAt);
-    out.writeUInt32LE(dataAt - dataStart, offsetAt);
-    offsetAt += 4;
+/**
+ * A string table to write: its strings joined, so a table that is all ASCII (then each
+ * string's byte length is its length) is measured and copied in one native call each
+ * rather than one per string.
+ */
+class TableText {
+  readonly joined: string;
+  readonly bytes: number;
+
+  constructor(readonly strings: readonly string[]) {
+    this.joined = strings.join('');
+    this.bytes = Buffer.byteLength(this.joined);
   }
-  return out;
+
+  get size(): number {
+    return 8 + this.strings.length * 4 + this.bytes;
+  }
+
+  write(out: Buffer, at: number): void {
+    const { strings, joined, bytes } = this;
+    out.writeUInt32LE(strings.length, at);
+    out.writeUInt32LE(bytes, at + 4);
+    let offsetAt = at + 8;
+    const dataStart = offsetAt + strings.length * 4;
+    if (bytes === joined.length) {
+      out.write(joined, dataStart, bytes, 'latin1');
+      let end = 0;
+      for (const s of strings) {
+        end += s.length;
+        out.writeUInt32LE(end, offsetAt);
+        offsetAt += 4;
+      }
+      return;
+    }
+    let dataAt = dataStart;
+    for (const s of strings) {
+      dataAt += out.write(s, dataAt);
+      out.writeUInt32LE(dataAt - dataStart, offsetAt);
+      offsetAt += 4;
+    }
+  }
 }
 
 /** A string table inside a record: strings are decoded on demand, at most once each. */

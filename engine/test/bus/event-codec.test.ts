@@ -23,7 +23,7 @@ const events: WeftEvent[] = [
     $set: { plan: 'pro' },
   },
   {
-    event_id: 'a-2',
+    event_id: 'a-2-é',
     project: 'shop',
     event: '$click',
     distinct_id: 'u-2',
@@ -52,6 +52,9 @@ describe('event codec', () => {
     expect(rec.project).toBe('shop');
     expect(rec.count).toBe(3);
     expect(rec.toEvents()).toEqual(events);
+    // All ASCII: the tables are copied whole, not string by string.
+    const ascii = new EventRecord(new EventEncoder().encode('shop', events.slice(2), hashes.subarray(4)));
+    expect(ascii.toEvents()).toEqual(events.slice(2));
   });
 
   it('stores each distinct string once and lets a visitor walk events without objects', () => {
