@@ -1,4 +1,5 @@
 import type { Properties, PropValue, WeftEvent } from '@weft/core';
+import { type PackedStrings, packStrings } from './string-pack.js';
 
 /**
  * Binary record of a batch of events for one project and partition: the bus format.
@@ -127,46 +128,30 @@ export class EventEncoder {
   }
 }
 
-/**
- * A string table to write: its strings joined, so a table that is all ASCII (then each
- * string's byte length is its length) is measured and copied in one native call each
- * rather than one per string.
- */
+/** A string table to write (layout in the file comment). */
 class TableText {
-  readonly joined: string;
-  readonly bytes: number;
+  private readonly packed: PackedStrings;
+  private readonly count: number;
 
-  constructor(readonly strings: readonly string[]) {
-    this.joined = strings.join('');
-    this.bytes = Buffer.byteLength(this.joined);
+  constructor(strings: readonly string[]) {
+    this.packed = packStrings(strings);
+    this.count = strings.length;
   }
 
   get size(): number {
-    return 8 + this.strings.length * 4 + this.bytes;
+    return 8 + this.count * 4 + this.packed.bytes.length;
   }
 
   write(out: Buffer, at: number): void {
-    const { strings, joined, bytes } = this;
-    out.writeUInt32LE(strings.length, at);
-    out.writeUInt32LE(bytes, at + 4);
+    const { bytes, offsets } = this.packed;
+    out.writeUInt32LE(this.count, at);
+    out.writeUInt32LE(bytes.length, at + 4);
     let offsetAt = at + 8;
-    const dataStart = offsetAt + strings.length * 4;
-    if (bytes === joined.length) {
-      out.write(joined, dataStart, bytes, 'latin1');
-      let end = 0;
-      for (const s of strings) {
-        end += s.length;
-        out.writeUInt32LE(end, offsetAt);
-        offsetAt += 4;
-      }
-      return;
-    }
-    let dataAt = dataStart;
-    for (const s of strings) {
-      dataAt += out.write(s, dataAt);
-      out.writeUInt32LE(dataAt - dataStart, offsetAt);
+    for (let i = 1; i <= this.count; i++) {
+      out.writeUInt32LE(offsets[i]!, offsetAt);
       offsetAt += 4;
     }
+    bytes.copy(out, offsetAt);
   }
 }
 

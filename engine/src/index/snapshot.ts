@@ -1,7 +1,8 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Properties, PropValue } from '@weft/core';
-import { makeVector, Table, tableFromIPC, tableToIPC, Utf8, vectorFromArray } from 'apache-arrow';
+import { makeData, makeVector, Table, tableFromIPC, tableToIPC, Utf8 } from 'apache-arrow';
+import { packStrings } from '../bus/string-pack.js';
 import { writeFileAtomic } from '../fs/durable-files.js';
 import { ProjectIndex } from './project-index.js';
 
@@ -18,14 +19,18 @@ export interface Manifest {
   appliedOffset: number;
 }
 
-type Columns = Record<string, ReturnType<typeof makeVector> | ReturnType<typeof vectorFromArray>>;
+type Columns = Record<string, ReturnType<typeof makeVector>>;
 
 function table(columns: Columns): Uint8Array {
   return tableToIPC(new Table(columns), 'stream');
 }
 
+/** A Utf8 column built from packed bytes: Arrow's builder encodes string by string. */
 function strings(values: string[]) {
-  return vectorFromArray(values, new Utf8());
+  const { bytes, offsets } = packStrings(values);
+  return makeVector(
+    makeData({ type: new Utf8(), length: values.length, valueOffsets: offsets, data: bytes }),
+  );
 }
 
 const KIND_STRING = 0;
