@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { shardOf } from '@weft/core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { postBatch, SECRET_KEY, type ServerProcess, startServerProcess } from '../e2e/server-process.js';
-import { clickhouseOf, eventually, freePort, kafkaEnv } from './kafka-env.js';
+import { call, clickhouseOf, eventually, freePort, kafkaEnv, owned } from './kafka-env.js';
 
 const root = mkdtempSync(join(tmpdir(), 'weft-kafka-changes-'));
 const running: ServerProcess[] = [];
@@ -36,19 +36,6 @@ async function start(dir: string, port: number, peer: number): Promise<ServerPro
   });
   running.push(s);
   return s;
-}
-
-async function call(url: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${SECRET_KEY}`, 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
-
-async function owned(url: string): Promise<number[]> {
-  return ((await (await fetch(`${url}/healthz`)).json()) as { partitions: number[] }).partitions;
 }
 
 interface StreamedChange {

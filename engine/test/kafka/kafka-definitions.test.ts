@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shardOf } from '@weft/core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { postBatch, SECRET_KEY, type ServerProcess, startServerProcess } from '../e2e/server-process.js';
-import { clickhouseOf, eventually, freePort, kafkaEnv } from './kafka-env.js';
+import { postBatch, type ServerProcess, startServerProcess } from '../e2e/server-process.js';
+import { call, clickhouseOf, eventually, freePort, kafkaEnv, owned } from './kafka-env.js';
 
 const root = mkdtempSync(join(tmpdir(), 'weft-kafka-defs-'));
 const running: ServerProcess[] = [];
@@ -41,29 +41,6 @@ async function start(dir: string, port: number, peers: number[], kafka = env): P
 async function stop(s: ServerProcess): Promise<void> {
   await s.stop();
   running.splice(running.indexOf(s), 1);
-}
-
-async function call(url: string, method: string, path: string, body?: unknown) {
-  const res = await fetch(`${url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${SECRET_KEY}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  let json: unknown = text;
-  try {
-    json = text === '' ? null : JSON.parse(text);
-  } catch {
-    // CSV and the like stay text.
-  }
-  return { status: res.status, body: json as Record<string, unknown>, text };
-}
-
-async function owned(url: string): Promise<number[]> {
-  return ((await (await fetch(`${url}/healthz`)).json()) as { partitions: number[] }).partitions;
 }
 
 const T = Date.UTC(2026, 7, 1);

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import Kafka from 'node-rdkafka';
 import { ClickHouse } from '../../src/clickhouse/client.js';
+import { SECRET_KEY } from '../e2e/server-process.js';
 
 /** Broker and ClickHouse the global setup brought up (or the user preset). */
 export function services(): { brokers: string; clickhouse: string } {
@@ -122,4 +123,29 @@ export async function readDeadLetters(brokers: string, topic: string, count: num
     await new Promise<void>((resolve) => c.disconnect(() => resolve()));
   }
   return out;
+}
+
+/** The partitions a process runs, from its /healthz. */
+export async function owned(url: string): Promise<number[]> {
+  return ((await (await fetch(`${url}/healthz`)).json()) as { partitions: number[] }).partitions;
+}
+
+/** A secret-key API call; a body that is not JSON (CSV and the like) comes back as text. */
+export async function call(url: string, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${SECRET_KEY}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json: unknown = text;
+  try {
+    json = text === '' ? null : JSON.parse(text);
+  } catch {
+    // CSV and the like stay text.
+  }
+  return { status: res.status, body: json as Record<string, unknown>, text };
 }

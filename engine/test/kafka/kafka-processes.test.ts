@@ -9,7 +9,7 @@ import {
   type ServerProcess,
   startServerProcess,
 } from '../e2e/server-process.js';
-import { clickhouseCounts, clickhouseOf, eventually, freePort, kafkaEnv } from './kafka-env.js';
+import { clickhouseCounts, clickhouseOf, eventually, freePort, kafkaEnv, owned } from './kafka-env.js';
 
 const root = mkdtempSync(join(tmpdir(), 'weft-kafka-procs-'));
 const running: ServerProcess[] = [];
@@ -49,11 +49,6 @@ async function start(name: string, env: Record<string, string>, port: number, pe
   });
   running.push(s);
   return s;
-}
-
-async function owned(url: string): Promise<number[]> {
-  const res = await fetch(`${url}/healthz`);
-  return ((await res.json()) as { partitions: number[] }).partitions;
 }
 
 const funnelBody = {
