@@ -9,6 +9,7 @@ import { SharedChanges } from './control/shared-changes.js';
 import { SharedDefinitions } from './control/shared-definitions.js';
 import { DefinitionStore } from './definitions/store.js';
 import { Engine } from './engine.js';
+import { changesTopic } from './kafka/topics.js';
 import { loadProjectKeys } from './keys.js';
 import { registerDecideRoute } from './routes/decide.js';
 import { registerDefinitionRoutes } from './routes/definitions.js';
@@ -71,7 +72,12 @@ export async function startWeft(options: WeftOptions = {}, env = process.env): P
     shared && ((partition) => shared.shardStarted(partition)),
   );
   const shards = ownShards(engine);
-  const changeFeed = new ChangeFeed(join(config.dataDir, 'segments', 'changes'), segmentStore);
+  // Kafka mode numbers changes by topic offset: a log numbered otherwise (embedded mode, another
+  // topic) is kept apart, or its ids would pass over the topic's first changes.
+  const changesDir = shared
+    ? join(config.dataDir, 'segments', `changes-${changesTopic(config)}`)
+    : join(config.dataDir, 'segments', 'changes');
+  const changeFeed = new ChangeFeed(changesDir, segmentStore);
   // Before shards learn any segment, so no change goes unreported. Kafka mode: every
   // process's shards feed one topic that every process mirrors.
   let sharedChanges: SharedChanges | undefined;

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shardOf } from '@weft/core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { ChangeLog } from '../../src/segments/change-log.js';
 import { postBatch, SECRET_KEY, type ServerProcess, startServerProcess } from '../e2e/server-process.js';
 import { call, clickhouseOf, eventually, freePort, kafkaEnv, owned } from './kafka-env.js';
 
@@ -104,6 +105,18 @@ describe('segment changes shared by engine processes through Kafka', () => {
     await new Promise<void>((resolve) => receiver!.listen(0, '127.0.0.1', resolve));
     const hookUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
 
+    // a ran embedded before: its data dir holds a change log numbered apart from the topic.
+    const embedded = new ChangeLog(join(root, 'a', 'segments', 'changes'));
+    embedded.append(
+      Array.from({ length: 100 }, (_, i) => ({
+        project: 'default',
+        segment: 'old',
+        distinct_id: `old-${i}`,
+        change: 'entry' as const,
+        at: T,
+      })),
+    );
+    embedded.close();
     const [pa, pb] = [await freePort(), await freePort()];
     const a = await start('a', pa, pb);
     const b = await start('b', pb, pa);
