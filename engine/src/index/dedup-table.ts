@@ -15,8 +15,16 @@ export function hashEventId(
   out: Uint32Array,
   at: number,
 ): void {
-  const hi = fnv1a(eventId, seeds[0]);
-  const lo = fnv1a(eventId, seeds[1]);
+  // fnv1a under both seeds, in one pass over the id.
+  let hi = seeds[0] >>> 0;
+  let lo = seeds[1] >>> 0;
+  for (let i = 0; i < eventId.length; i++) {
+    const c = eventId.charCodeAt(i);
+    hi = Math.imul(hi ^ c, 0x01000193);
+    lo = Math.imul(lo ^ c, 0x01000193);
+  }
+  hi >>>= 0;
+  lo >>>= 0;
   out[at] = hi;
   // (0, 0) is reserved for empty slots.
   out[at + 1] = hi === 0 && lo === 0 ? 1 : lo;
