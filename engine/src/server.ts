@@ -7,9 +7,9 @@ import { migrate } from './clickhouse/migrations.js';
 import { type DefinitionWriter, localDefinitions } from './control/definition-change.js';
 import { SharedChanges } from './control/shared-changes.js';
 import { SharedDefinitions } from './control/shared-definitions.js';
+import { SharedRuns } from './control/shared-runs.js';
 import { DefinitionStore } from './definitions/store.js';
 import { Engine } from './engine.js';
-import { changesTopic } from './kafka/topics.js';
 import { loadProjectKeys } from './keys.js';
 import { registerDecideRoute } from './routes/decide.js';
 import { registerDefinitionRoutes } from './routes/definitions.js';
@@ -28,6 +28,7 @@ import { registerTagRoutes } from './routes/tags.js';
 import { registerUserRoutes } from './routes/users.js';
 import { ChangeFeed } from './segments/change-feed.js';
 import { LastRuns } from './segments/last-runs.js';
+import { LocalRuns, type RunRecorder } from './segments/run-records.js';
 import { SegmentScheduler } from './segments/scheduler.js';
 import { ownShards, syncShards } from './segments/shard-calls.js';
 import { SizeHistory } from './segments/size-history.js';
@@ -72,30 +73,42 @@ export async function startWeft(options: WeftOptions = {}, env = process.env): P
     shared && ((partition) => shared.shardStarted(partition)),
   );
   const shards = ownShards(engine);
-  // Kafka mode numbers changes by topic offset: a log numbered otherwise (embedded mode, another
-  // topic) is kept apart, or its ids would pass over the topic's first changes.
-  const changesDir = shared
-    ? join(config.dataDir, 'segments', `changes-${changesTopic(config)}`)
-    : join(config.dataDir, 'segments', 'changes');
-  const changeFeed = new ChangeFeed(changesDir, segmentStore);
+  // Kafka mode numbers changes by topic offset and mirrors sizes and runs from a topic: its
+  // files are kept apart per topic, or an embedded-mode log's ids would pass over the
+  // topic's first changes (and the mirror take those for ones it had).
+  const segmentsDir = join(config.dataDir, 'segments');
+  const ofMode = shared ? `-${config.kafkaTopic}` : '';
+  const changeFeed = new ChangeFeed(join(segmentsDir, `changes${ofMode}`), segmentStore);
+  const sizeHistory = new SizeHistory(join(segmentsDir, `sizes${ofMode}.ndjson`));
+  const lastRuns = new LastRuns(join(segmentsDir, `last-runs${ofMode}.json`));
   // Before shards learn any segment, so no change goes unreported. Kafka mode: every
   // process's shards feed one topic that every process mirrors.
   let sharedChanges: SharedChanges | undefined;
+  let sharedRuns: SharedRuns | undefined;
+  let recorder: RunRecorder;
   if (shared) {
+    const k = { ...config, brokers: config.kafkaBrokers! };
     try {
-      sharedChanges = await SharedChanges.open({ ...config, brokers: config.kafkaBrokers! }, changeFeed);
+      sharedChanges = await SharedChanges.open(k, changeFeed);
+      sharedRuns = await SharedRuns.open(k, sizeHistory, lastRuns);
     } catch (err) {
+      await sharedChanges?.close();
       await engine.close();
       throw err;
     }
     const out = sharedChanges;
     engine.onSegmentChanges = (changes) => out.write(changes);
-  } else engine.onSegmentChanges = (changes) => changeFeed.publish(changes);
+    recorder = sharedRuns;
+  } else {
+    engine.onSegmentChanges = (changes) => changeFeed.publish(changes);
+    recorder = new LocalRuns(sizeHistory, lastRuns);
+  }
   let writer: DefinitionWriter;
   if (shared) {
     try {
       await shared.open(shards);
     } catch (err) {
+      await sharedRuns?.close();
       await sharedChanges?.close();
       await engine.close();
       throw err;
@@ -123,10 +136,10 @@ export async function startWeft(options: WeftOptions = {}, env = process.env): P
   const clickhouse = await connectClickHouse(config);
   const analysis = { engine, definitions, clickhouse };
   const tagKey = loadTagKey(config.dataDir);
-  const sizeHistory = new SizeHistory(join(config.dataDir, 'segments', 'sizes.ndjson'));
   // After the feed: a slot missed while down runs at once, and its changes are logged.
-  const lastRuns = new LastRuns(join(config.dataDir, 'segments', 'last-runs.json'));
-  const scheduler = new SegmentScheduler(engine, segmentStore, sizeHistory, lastRuns);
+  const scheduler = new SegmentScheduler(engine, segmentStore, lastRuns, recorder, {
+    leads: shared && (() => engine.ownedPartitions.includes(0)),
+  });
   await registerSecretRoutes(app, keys, (scope) => {
     registerEventsQuery(scope, engine, definitions, clickhouse);
     registerFunnelQuery(scope, analysis);
@@ -143,7 +156,14 @@ export async function startWeft(options: WeftOptions = {}, env = process.env): P
     // Decide takes the secret key like every other non-ingest route: it reveals profile facts.
     registerDecideRoute(scope, engine, segmentStore);
     registerTagRoutes(scope, { engine, store: segmentStore, writer, tagKey });
-    registerSegmentRoutes(scope, { engine, store: segmentStore, writer, history: sizeHistory, scheduler });
+    registerSegmentRoutes(scope, {
+      engine,
+      store: segmentStore,
+      writer,
+      history: sizeHistory,
+      recorder,
+      scheduler,
+    });
     registerChangeRoutes(scope, { store: segmentStore, feed: changeFeed });
     if (shared) registerPeerRoute(scope, engine, (offset) => shared.caughtUp(offset));
   });
@@ -153,6 +173,8 @@ export async function startWeft(options: WeftOptions = {}, env = process.env): P
   try {
     address = await app.listen({ host: config.host, port: config.port });
   } catch (err) {
+    scheduler.stop();
+    await sharedRuns?.close();
     await sharedChanges?.close();
     await shared?.close();
     await engine.close();
@@ -175,6 +197,7 @@ export async function startWeft(options: WeftOptions = {}, env = process.env): P
       await engine.close();
       // After the shards: their last changes are written before the feed stops.
       await sharedChanges?.close();
+      await sharedRuns?.close();
       changeFeed.close();
       await clickhouse?.close();
     },

@@ -13,6 +13,11 @@ export function changesTopic(k: Pick<KafkaSettings, 'kafkaTopic'>): string {
   return `${k.kafkaTopic}.changes`;
 }
 
+/** Segment size samples and runs, mirrored by every process (see control/shared-runs.ts). */
+export function runsTopic(k: Pick<KafkaSettings, 'kafkaTopic'>): string {
+  return `${k.kafkaTopic}.runs`;
+}
+
 function createTopic(
   brokers: string,
   topic: string,
@@ -50,10 +55,11 @@ function partitionCount(producer: Producer, topic: string): Promise<number> {
 
 /**
  * Creates the events topic (one partition per shard), its dead-letter topic, the
- * definitions topic and the changes topic when missing. The definitions topic has one
+ * definitions topic, and the changes and runs topics when missing. The definitions topic has one
  * partition, so every process applies changes in one order, and is compacted: it keeps each
- * definition's latest state. The changes topic has one partition too, so its offsets number
- * the changes the same way on every process; the broker's retention bounds it.
+ * definition's latest state. The changes and runs topics have one partition too, so every
+ * process mirrors them in one order (change ids are offsets); the broker's retention bounds
+ * the changes, while runs are kept.
  * An existing events topic must have exactly WEFT_SHARDS partitions: users are hashed onto
  * partitions, and a different count would put a user's events on two.
  */
@@ -62,6 +68,8 @@ export async function ensureTopics(k: KafkaSettings, producer: Producer): Promis
   await createTopic(k.brokers, k.kafkaDeadLetterTopic, 1);
   await createTopic(k.brokers, metaTopic(k), 1, { 'cleanup.policy': 'compact' });
   await createTopic(k.brokers, changesTopic(k), 1);
+  // Kept for good: hourly samples are small, and a process started later shows the whole history.
+  await createTopic(k.brokers, runsTopic(k), 1, { 'retention.ms': '-1' });
   // Metadata can trail a fresh topic by a moment.
   for (let attempt = 0; ; attempt++) {
     const n = await partitionCount(producer, k.kafkaTopic);

@@ -12,6 +12,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { DefinitionWriter } from '../control/definition-change.js';
 import type { Engine } from '../engine.js';
 import type { PortraitPart } from '../segments/protocol.js';
+import type { RunRecorder } from '../segments/run-records.js';
 import type { SegmentScheduler } from '../segments/scheduler.js';
 import { askShards, projectCatalog, sumShards } from '../segments/shard-calls.js';
 import type { SizeHistory } from '../segments/size-history.js';
@@ -23,6 +24,7 @@ export interface SegmentRouteDeps {
   /** Stores changes and brings shards up to date (on Kafka, every process's). */
   writer: DefinitionWriter;
   history: SizeHistory;
+  recorder: RunRecorder;
   scheduler: SegmentScheduler;
 }
 
@@ -93,7 +95,7 @@ async function writeMembers(
 
 /** Segment CRUD, estimate, run now, members export, contains, portrait and SQL (DESIGN §6, §7). */
 export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDeps): void {
-  const { engine, store, writer, history, scheduler } = deps;
+  const { engine, store, writer, history, recorder, scheduler } = deps;
   // A plugin of its own, so its CSV body parser does not leak into other routes.
   app.register(async (scope) => {
     scope.addContentTypeParser(['text/csv'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
@@ -113,7 +115,7 @@ export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDe
         } as Segment;
         await writer.write({ type: 'segment', project, segment });
         const size = await sumShards(engine, { op: 'size', project, id: segment.id });
-        history.record(project, segment.id, size);
+        await recorder.record(project, segment.id, size, Date.now(), false);
         reply.code(201);
         return { ...segment, size };
       },
@@ -206,8 +208,7 @@ export function registerSegmentRoutes(app: FastifyInstance, deps: SegmentRouteDe
       const segment = store.get(project, request.params.id);
       if (!segment) throw notFound(request.params.id);
       const size = await sumShards(engine, { op: 'run', project, id: segment.id });
-      history.record(project, segment.id, size);
-      scheduler.ran(project, segment.id);
+      await recorder.record(project, segment.id, size, Date.now(), true);
       return { id: segment.id, size };
     });
 

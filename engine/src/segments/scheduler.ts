@@ -1,8 +1,18 @@
 import { nextRun, parseCron, type Segment } from '@weft/segments';
 import type { LastRuns } from './last-runs.js';
+import type { RunRecorder } from './run-records.js';
 import { type ShardQueries, sumShards } from './shard-calls.js';
-import type { SizeHistory } from './size-history.js';
 import type { SegmentStore } from './store.js';
+
+export interface SchedulerOptions {
+  now?: () => number;
+  /**
+   * Whether this process runs the schedule now. Kafka mode: only the owner of partition 0,
+   * so a slot runs once however many processes there are; the others learn of its runs from
+   * the runs topic and take over with them when the partition moves.
+   */
+  leads?: () => boolean;
+}
 
 const CHECK_MS = 15_000;
 const SAMPLE_MS = 3_600_000;
@@ -20,14 +30,18 @@ export class SegmentScheduler {
   private checking: Promise<void> | undefined;
   private sampledAt = 0;
   private stopped = false;
+  private readonly now: () => number;
+  private readonly leads: () => boolean;
 
   constructor(
     private readonly engine: ShardQueries,
     private readonly store: SegmentStore,
-    private readonly history: SizeHistory,
     private readonly runs: LastRuns,
-    private readonly now: () => number = Date.now,
+    private readonly recorder: RunRecorder,
+    options: SchedulerOptions = {},
   ) {
+    this.now = options.now ?? Date.now;
+    this.leads = options.leads ?? (() => true);
     runs.keepOnly((project, id) => store.get(project, id) !== undefined);
     this.timer = setInterval(() => void this.check(), CHECK_MS);
     this.timer.unref();
@@ -48,11 +62,6 @@ export class SegmentScheduler {
       : { last_run_at: last };
   }
 
-  /** Records a run made outside the schedule ("run now"). */
-  ran(project: string, id: string, at = this.now()): void {
-    this.runs.record(project, id, at);
-  }
-
   /** Runs what is due; a check already under way is joined rather than doubled. */
   check(): Promise<void> {
     this.checking ??= this.checkOnce().finally(() => {
@@ -62,6 +71,7 @@ export class SegmentScheduler {
   }
 
   private async checkOnce(): Promise<void> {
+    if (!this.leads()) return;
     try {
       const now = this.now();
       for (const project of this.store.projects()) {
@@ -69,8 +79,7 @@ export class SegmentScheduler {
           if (seg.mode !== 'scheduled' || this.nextRunAt(project, seg) > now) continue;
           const size = await sumShards(this.engine, { op: 'run', project, id: seg.id });
           if (this.stopped) return;
-          this.history.record(project, seg.id, size, now);
-          this.runs.record(project, seg.id, now);
+          await this.recorder.record(project, seg.id, size, now, true);
         }
       }
       if (now - this.sampledAt >= SAMPLE_MS) {
@@ -79,7 +88,7 @@ export class SegmentScheduler {
           for (const seg of this.store.list(project)) {
             const size = await sumShards(this.engine, { op: 'size', project, id: seg.id });
             if (this.stopped) return;
-            this.history.record(project, seg.id, size, now);
+            await this.recorder.record(project, seg.id, size, now, false);
           }
         }
       }

@@ -89,8 +89,8 @@ const T = Date.UTC(2026, 7, 1);
 const USERS = 60;
 const user = (i: number) => `kc-user-${i}`;
 
-describe('segment changes shared by engine processes through Kafka', () => {
-  it('streams and webhooks on either process carry every partition’s changes, with the same ids', async () => {
+describe('segment changes, sizes and runs shared by engine processes through Kafka', () => {
+  it('streams and webhooks on either process carry every partition’s changes with the same ids, and sizes and runs are one history', async () => {
     const posted: Array<{ distinct_id: string; change: string }> = [];
     receiver = createServer((req, res) => {
       let body = '';
@@ -172,5 +172,24 @@ describe('segment changes shared by engine processes through Kafka', () => {
       20_000,
     );
     expect(posted.map((c) => c.distinct_id).sort()).toEqual(buys.map((e) => e.distinct_id).sort());
+
+    // Sizes and runs: one history on both processes, wherever they were recorded.
+    const ran = await call(b.url, 'POST', `/v1/segments/${id}/run`);
+    expect(ran.body).toEqual({ id, size: USERS });
+    const history = async (url: string) =>
+      ((await call(url, 'GET', `/v1/segments/${id}/history`)).body as { sizes: Array<{ size: number }> })
+        .sizes;
+    const sizesOnB = await history(b.url);
+    expect(sizesOnB.map((s) => s.size)).toEqual([0, USERS]);
+    await eventually(
+      'a shows the same history',
+      () => history(a.url),
+      (sizes) => JSON.stringify(sizes) === JSON.stringify(sizesOnB),
+      10_000,
+    );
+    const lastRun = async (url: string) =>
+      ((await call(url, 'GET', `/v1/segments/${id}`)).body as { last_run_at: number | null }).last_run_at;
+    expect(await lastRun(a.url)).toBe(await lastRun(b.url));
+    expect(await lastRun(a.url)).not.toBeNull();
   }, 180_000);
 });

@@ -5,6 +5,7 @@ import type { Segment } from '@weft/segments';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LastRuns } from '../../src/segments/last-runs.js';
 import type { SegmentRequest } from '../../src/segments/protocol.js';
+import { LocalRuns } from '../../src/segments/run-records.js';
 import { SegmentScheduler } from '../../src/segments/scheduler.js';
 import type { ShardQueries } from '../../src/segments/shard-calls.js';
 import { SizeHistory } from '../../src/segments/size-history.js';
@@ -53,8 +54,10 @@ describe('segment scheduler', () => {
     };
     store.put('p', seg);
     const history = new SizeHistory(join(dir, 'sizes.ndjson'));
-    const start = (): SegmentScheduler =>
-      new SegmentScheduler(shards, store, history, new LastRuns(join(dir, 'last-runs.json')), () => clock.t);
+    const start = (): SegmentScheduler => {
+      const runs = new LastRuns(join(dir, 'last-runs.json'));
+      return new SegmentScheduler(shards, store, runs, new LocalRuns(history, runs), { now: () => clock.t });
+    };
 
     // Never ran, and yesterday's 05:30 passed since its creation: one catch-up run at start.
     let scheduler = start();
@@ -104,19 +107,55 @@ describe('segment scheduler', () => {
     store.put('p', seg);
     const runsPath = join(dir, 'last-runs.json');
     const history = new SizeHistory(join(dir, 'sizes.ndjson'));
-    const scheduler = new SegmentScheduler(
-      new CountingShards(clock),
-      store,
-      history,
-      new LastRuns(runsPath),
-      () => clock.t,
-    );
+    const runs = new LastRuns(runsPath);
+    const recorder = new LocalRuns(history, runs);
+    const scheduler = new SegmentScheduler(new CountingShards(clock), store, runs, recorder, {
+      now: () => clock.t,
+    });
     expect(scheduler.runInfo('p', seg)).toEqual({ last_run_at: null });
-    scheduler.ran('p', seg.id);
+    await recorder.record('p', seg.id, 3, clock.t, true);
     scheduler.stop();
     expect(new LastRuns(runsPath).get('p', seg.id)).toBe(T0);
+    expect(history.list('p', seg.id)).toEqual([{ t: T0, size: 3 }]);
     store.delete('p', seg.id);
-    new SegmentScheduler(new CountingShards(clock), store, history, new LastRuns(runsPath)).stop();
+    const after = new LastRuns(runsPath);
+    new SegmentScheduler(new CountingShards(clock), store, after, new LocalRuns(history, after)).stop();
     expect(new LastRuns(runsPath).get('p', seg.id)).toBeUndefined();
+  });
+
+  it('runs nothing and samples nothing while another process leads the schedule', async () => {
+    const dir = tempDir();
+    const clock = { t: T0 };
+    const shards = new CountingShards(clock);
+    const store = new SegmentStore(dir);
+    store.put('p', {
+      id: 'seg_due',
+      name: 'due',
+      mode: 'scheduled',
+      definition: { did: 'visit' },
+      schedule: '30 5 * * *',
+      tz: 'UTC',
+      created_at: T0 - 3 * DAY,
+      updated_at: T0 - 3 * DAY,
+    });
+    const history = new SizeHistory(join(dir, 'sizes.ndjson'));
+    const runs = new LastRuns(join(dir, 'last-runs.json'));
+    const leading = { now: false };
+    const scheduler = new SegmentScheduler(shards, store, runs, new LocalRuns(history, runs), {
+      now: () => clock.t,
+      leads: () => leading.now,
+    });
+    await scheduler.check();
+    expect(shards.runs).toEqual([]);
+    expect(history.list('p', 'seg_due')).toEqual([]);
+    // The partition moved here: the slot missed meanwhile runs once, and sizes are sampled.
+    leading.now = true;
+    await scheduler.check();
+    expect(shards.runs).toEqual([T0]);
+    expect(history.list('p', 'seg_due')).toEqual([
+      { t: T0, size: 3 },
+      { t: T0, size: 3 },
+    ]);
+    scheduler.stop();
   });
 });
