@@ -4,6 +4,7 @@ import type { BatchResult, ProjectKeys, WeftConfig, WeftEvent } from '@weft/core
 import { type ErrorCode, WeftError } from '@weft/core';
 import type { RawBatch } from '@weft/ingest';
 import { checkLayout } from './data-dir.js';
+import type { Link } from './identity/router.js';
 import type { KafkaSettings } from './kafka/client-config.js';
 import { KafkaBus } from './kafka/kafka-bus.js';
 import { type FeedEvent, PartitionFeed } from './kafka/partition-feed.js';
@@ -67,6 +68,8 @@ export class Engine {
   private readonly ackedEnds: number[];
   /** Receives segment entry/exit changes from the shards (the change feed). */
   onSegmentChanges: ((changes: SegmentChange[]) => void) | undefined;
+  /** Kafka mode: receives the identity links this process's identifies made (the links topic). */
+  onLinks: ((links: Link[]) => void) | undefined;
   private closed = false;
 
   /** Kafka mode: called when this process starts owning a partition, before queries reach it. */
@@ -314,8 +317,13 @@ export class Engine {
 
   private onIngestReply(msg: IngestReply): void {
     if (msg.type === 'ready') return;
-    // Counted before any client hears of its batch: a query then waits for these moves.
-    if (msg.evicted) for (const key of msg.evicted) this.movePending(key);
+    if (msg.links) this.onLinks?.(msg.links);
+    // Counted before any client hears of its batch: a query then waits for these moves. On
+    // Kafka only for source partitions run here: a peer's shard reports its move to the peer.
+    if (msg.evicted) {
+      for (const { key, from } of msg.evicted)
+        if (!this.kafka || this.ownedPartitions.includes(from)) this.movePending(key);
+    }
     if (this.kafka && msg.records && msg.records.payloads.length > 0) {
       this.produce({ ...msg, evicted: undefined }, msg.records, this.kafka);
       return;
@@ -426,6 +434,11 @@ export class Engine {
     }
   }
 
+  /** Kafka mode: links other processes made, read from the links topic up to offset `end`. */
+  async learnLinks(links: Link[], end: number): Promise<void> {
+    await this.ingestCall((id) => ({ type: 'learn', id, links, end }));
+  }
+
   async publishEvents(project: string, events: WeftEvent[]): Promise<void> {
     this.guardLoad();
     this.stats.pendingBatches++;
@@ -455,13 +468,20 @@ export class Engine {
   }
 
   /**
-   * Read-your-writes across an identify that moved history between shards: wait (briefly;
-   * on Kafka a peer may run the source shard) until acknowledged evictions have landed.
+   * Read-your-writes across an identify that moved history between shards: wait, briefly,
+   * until acknowledged evictions from shards running here have landed.
    */
   private movesSettled(): Promise<void> | undefined {
     if (this.pendingMoves.size === 0) return undefined;
+    const waitedFor = [...this.pendingMoves.keys()];
     return new Promise((resolve) => {
-      const timer = setTimeout(resolve, MOVE_WAIT_MS);
+      const timer = setTimeout(() => {
+        // A move this late runs elsewhere (a rebalance gave its partition to a peer): later
+        // queries do not wait for it again.
+        for (const key of waitedFor) this.pendingMoves.delete(key);
+        if (this.pendingMoves.size === 0) for (const w of this.movesWaiters.splice(0)) w();
+        resolve();
+      }, MOVE_WAIT_MS);
       this.movesWaiters.push(() => {
         clearTimeout(timer);
         resolve();

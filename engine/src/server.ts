@@ -7,6 +7,7 @@ import { migrate } from './clickhouse/migrations.js';
 import { type DefinitionWriter, localDefinitions } from './control/definition-change.js';
 import { SharedChanges } from './control/shared-changes.js';
 import { SharedDefinitions } from './control/shared-definitions.js';
+import { SharedLinks } from './control/shared-links.js';
 import { SharedRuns } from './control/shared-runs.js';
 import { DefinitionStore } from './definitions/store.js';
 import { Engine } from './engine.js';
@@ -85,19 +86,23 @@ export async function startWeft(options: WeftOptions = {}, env = process.env): P
   // process's shards feed one topic that every process mirrors.
   let sharedChanges: SharedChanges | undefined;
   let sharedRuns: SharedRuns | undefined;
+  let sharedLinks: SharedLinks | undefined;
   let recorder: RunRecorder;
   if (shared) {
     const k = { ...config, brokers: config.kafkaBrokers! };
     try {
       sharedChanges = await SharedChanges.open(k, changeFeed);
       sharedRuns = await SharedRuns.open(k, sizeHistory, lastRuns);
+      sharedLinks = await SharedLinks.open(k, config.dataDir, engine);
     } catch (err) {
+      await sharedRuns?.close();
       await sharedChanges?.close();
       await engine.close();
       throw err;
     }
-    const out = sharedChanges;
-    engine.onSegmentChanges = (changes) => out.write(changes);
+    const [changesOut, linksOut] = [sharedChanges, sharedLinks];
+    engine.onSegmentChanges = (changes) => changesOut.write(changes);
+    engine.onLinks = (links) => linksOut.write(links);
     recorder = sharedRuns;
   } else {
     engine.onSegmentChanges = (changes) => changeFeed.publish(changes);
@@ -108,6 +113,7 @@ export async function startWeft(options: WeftOptions = {}, env = process.env): P
     try {
       await shared.open(shards);
     } catch (err) {
+      await sharedLinks?.close();
       await sharedRuns?.close();
       await sharedChanges?.close();
       await engine.close();
@@ -174,6 +180,7 @@ export async function startWeft(options: WeftOptions = {}, env = process.env): P
     address = await app.listen({ host: config.host, port: config.port });
   } catch (err) {
     scheduler.stop();
+    await sharedLinks?.close();
     await sharedRuns?.close();
     await sharedChanges?.close();
     await shared?.close();
@@ -195,9 +202,10 @@ export async function startWeft(options: WeftOptions = {}, env = process.env): P
       // Definitions stop following first: nothing applies to shards being stopped.
       await shared?.close();
       await engine.close();
-      // After the shards: their last changes are written before the feed stops.
+      // After the shards and the ingest worker: their last changes and links are written first.
       await sharedChanges?.close();
       await sharedRuns?.close();
+      await sharedLinks?.close();
       changeFeed.close();
       await clickhouse?.close();
     },

@@ -1,13 +1,9 @@
 import type { KafkaSettings } from '../kafka/client-config.js';
-import { TopicLog, type TopicRecord } from '../kafka/topic-log.js';
+import { QueuedWrites, TopicLog, type TopicRecord } from '../kafka/topic-log.js';
 import { changesTopic } from '../kafka/topics.js';
 import type { ChangeFeed } from '../segments/change-feed.js';
 import type { LoggedChange } from '../segments/change-log.js';
 import type { SegmentChange } from '../segments/protocol.js';
-
-/** Most changes in one write; a scheduled run's millions of entries go in several. */
-const WRITE_MAX = 10_000;
-const RETRY_MS = 1000;
 
 type Value = [project: string, segment: string, distinctId: string, change: 'entry' | 'exit', at: number];
 
@@ -27,15 +23,14 @@ function decode(value: Buffer, id: number): LoggedChange {
  * change, and mirrors the whole topic into its change feed, numbered by offset (id =
  * offset + 1): streams and webhooks on any process see the changes of every partition, and
  * a stream resumes with the same Last-Event-ID on any process. Writes are retried until the
- * broker takes them, so a change may be fed twice after a failure, never lost while the
- * process runs.
+ * broker takes them (QueuedWrites).
  */
 export class SharedChanges {
-  private queue: SegmentChange[] = [];
-  private draining: Promise<void> | undefined;
-  private closed = false;
+  private readonly writes: QueuedWrites<SegmentChange>;
 
-  private constructor(private readonly log: TopicLog) {}
+  private constructor(private readonly log: TopicLog) {
+    this.writes = new QueuedWrites(log, encode, 'segment changes');
+  }
 
   /** Follows the topic from just past the feed's newest change. */
   static async open(k: KafkaSettings, feed: ChangeFeed): Promise<SharedChanges> {
@@ -62,37 +57,12 @@ export class SharedChanges {
   }
 
   write(changes: readonly SegmentChange[]): void {
-    for (const c of changes) this.queue.push(c);
-    this.draining ??= this.drain().finally(() => {
-      this.draining = undefined;
-    });
+    this.writes.add(changes);
   }
 
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, WRITE_MAX);
-      try {
-        await this.log.write(batch.map(encode));
-      } catch (err) {
-        const reason = (err as Error).message;
-        if (this.closed) {
-          console.error(
-            `weft: ${batch.length + this.queue.length} segment changes not written at close: ${reason}`,
-          );
-          this.queue = [];
-          return;
-        }
-        this.queue = batch.concat(this.queue);
-        console.error(`weft: writing segment changes failed, retrying: ${reason}`);
-        await new Promise((r) => setTimeout(r, RETRY_MS));
-      }
-    }
-  }
-
-  /** Writes what is queued (one more try each, once closing), then disconnects. */
+  /** Writes what is queued, then disconnects. */
   async close(): Promise<void> {
-    this.closed = true;
-    await this.draining;
+    await this.writes.close();
     await this.log.close();
   }
 }

@@ -1,4 +1,5 @@
 import { closeSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { ANON_ID_PROPERTY, IDENTIFY_EVENT, shardOf, type WeftEvent } from '@weft/core';
 import { openJsonLinesForAppend, readJsonLines } from '../fs/durable-files.js';
 
@@ -15,6 +16,14 @@ export interface Eviction {
   from: number;
   to: number;
 }
+
+/** Kafka mode: where the links topic was read up to (its offset), so a restart reads on from there. */
+export function linksEndPath(dataDir: string): string {
+  return join(dataDir, 'identity', 'links-end');
+}
+
+/** One identify's link, as other processes learn it (Kafka mode). */
+export type Link = [project: string, anon: string, login: string];
 
 /** Ids linked by identifies; they all live on one shard. */
 interface Person {
@@ -35,6 +44,8 @@ export class Router {
   /** project -> identified id -> its person. */
   private readonly people = new Map<string, Map<string, Person>>();
   private unsaved = '';
+  /** Links routed here since `takeMade`, for other processes to learn. */
+  private made: Link[] = [];
   private readonly fd: number;
 
   constructor(
@@ -69,9 +80,31 @@ export class Router {
     if (e.event !== IDENTIFY_EVENT || this.shards === 1) return shard;
     const anon = e.properties[ANON_ID_PROPERTY];
     if (typeof anon !== 'string' || anon === e.distinct_id) return shard;
-    if (this.link(e.project, e.distinct_id, anon, out))
-      this.unsaved += `${JSON.stringify([e.project, anon, e.distinct_id])}\n`;
+    if (this.link(e.project, e.distinct_id, anon, out)) {
+      const made: Link = [e.project, anon, e.distinct_id];
+      this.unsaved += `${JSON.stringify(made)}\n`;
+      this.made.push(made);
+    }
     return shard;
+  }
+
+  /** The links routed here since the last call. */
+  takeMade(): Link[] {
+    const out = this.made;
+    this.made = [];
+    return out;
+  }
+
+  /**
+   * Kafka mode: links another process routed (its identify evicted the person already), or
+   * this one's coming back. They route the ids from now on, without evictions of their own.
+   */
+  learn(links: readonly Link[]): void {
+    for (const [project, anon, login] of links) {
+      if (this.shards > 1 && this.link(project, login, anon, undefined))
+        this.unsaved += `${JSON.stringify([project, anon, login])}\n`;
+    }
+    this.save();
   }
 
   /** Makes the links routed since the last call durable (before their records are written). */

@@ -270,3 +270,58 @@ function connect(client: Producer | KafkaConsumer, brokers: string): Promise<voi
     ),
   );
 }
+
+/** Most records in one write of a QueuedWrites. */
+const WRITE_MAX = 10_000;
+const RETRY_MS = 1000;
+
+/**
+ * Writes items to a TopicLog in order, a batch at a time, retrying what the broker refuses:
+ * nothing queued is lost while the process runs, though after a failure an item may be
+ * written twice. For records no client waits on (segment changes, identity links).
+ */
+export class QueuedWrites<T> {
+  private queue: T[] = [];
+  private draining: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly log: TopicLog,
+    private readonly encode: (item: T) => TopicRecord,
+    private readonly what: string,
+  ) {}
+
+  add(items: readonly T[]): void {
+    for (const item of items) this.queue.push(item);
+    this.draining ??= this.drain().finally(() => {
+      this.draining = undefined;
+    });
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const batch = this.queue.splice(0, WRITE_MAX);
+      try {
+        await this.log.write(batch.map(this.encode));
+      } catch (err) {
+        const reason = (err as Error).message;
+        if (this.closed) {
+          console.error(
+            `weft: ${batch.length + this.queue.length} ${this.what} not written at close: ${reason}`,
+          );
+          this.queue = [];
+          return;
+        }
+        this.queue = batch.concat(this.queue);
+        console.error(`weft: writing ${this.what} failed, retrying: ${reason}`);
+        await new Promise((r) => setTimeout(r, RETRY_MS));
+      }
+    }
+  }
+
+  /** Writes what is queued (one more try each, once closing). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.draining;
+  }
+}

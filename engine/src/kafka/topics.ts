@@ -18,6 +18,11 @@ export function runsTopic(k: Pick<KafkaSettings, 'kafkaTopic'>): string {
   return `${k.kafkaTopic}.runs`;
 }
 
+/** Identity links of every process's identifies (see control/shared-links.ts). */
+export function linksTopic(k: Pick<KafkaSettings, 'kafkaTopic'>): string {
+  return `${k.kafkaTopic}.links`;
+}
+
 function createTopic(
   brokers: string,
   topic: string,
@@ -55,11 +60,11 @@ function partitionCount(producer: Producer, topic: string): Promise<number> {
 
 /**
  * Creates the events topic (one partition per shard), its dead-letter topic, the
- * definitions topic, and the changes and runs topics when missing. The definitions topic has one
+ * definitions topic, and the changes, runs and links topics when missing. The definitions topic has one
  * partition, so every process applies changes in one order, and is compacted: it keeps each
  * definition's latest state. The changes and runs topics have one partition too, so every
  * process mirrors them in one order (change ids are offsets); the broker's retention bounds
- * the changes, while runs are kept.
+ * the changes, while runs and identity links are kept.
  * An existing events topic must have exactly WEFT_SHARDS partitions: users are hashed onto
  * partitions, and a different count would put a user's events on two.
  */
@@ -70,6 +75,8 @@ export async function ensureTopics(k: KafkaSettings, producer: Producer): Promis
   await createTopic(k.brokers, changesTopic(k), 1);
   // Kept for good: hourly samples are small, and a process started later shows the whole history.
   await createTopic(k.brokers, runsTopic(k), 1, { 'retention.ms': '-1' });
+  // Kept for good too: a process started later must route by every link.
+  await createTopic(k.brokers, linksTopic(k), 1, { 'retention.ms': '-1' });
   // Metadata can trail a fresh topic by a moment.
   for (let attempt = 0; ; attempt++) {
     const n = await partitionCount(producer, k.kafkaTopic);

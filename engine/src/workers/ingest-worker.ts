@@ -6,7 +6,8 @@ import { Packr } from 'msgpackr';
 import { type BusWriter, EmbeddedBus } from '../bus/embedded-bus.js';
 import { EventEncoder, RECORD_CONTROL } from '../bus/event-codec.js';
 import { RelayBus } from '../bus/relay-bus.js';
-import { type Eviction, Router } from '../identity/router.js';
+import { writeFileAtomic } from '../fs/durable-files.js';
+import { type Eviction, linksEndPath, Router } from '../identity/router.js';
 import { hashEventId, projectSeeds } from '../index/dedup-table.js';
 import type {
   BusRecord,
@@ -110,7 +111,7 @@ function flushEvents(): void {
 }
 
 /** Ids evicted while handling the current message: the reply tells main, which waits for their moves. */
-let evicted: string[] = [];
+let evicted: Array<{ key: string; from: number }> = [];
 
 function flushEvictions(): void {
   for (const x of evictions) {
@@ -118,7 +119,7 @@ function flushEvictions(): void {
     // The person's other ids already route to `to`: their events must find the person there,
     // not start new ones, while its history is still on the way.
     if (x.aliases.length > 0) append(x.to, control({ k: 'a', p: x.project, id: x.id, ids: x.aliases }));
-    evicted.push(moveKey(x.project, x.id));
+    evicted.push({ key: moveKey(x.project, x.id), from: x.from });
   }
   evictions.length = 0;
 }
@@ -188,6 +189,10 @@ function handle(req: IngestRequest): IngestOutcome {
       case 'release':
         bus.release(req.partition, req.offset);
         return { id: req.id, ok: true, result: null };
+      case 'learn':
+        router.learn(req.links);
+        writeFileAtomic(linksEndPath(data.dataDir), String(req.end));
+        return { id: req.id, ok: true, result: null };
       case 'close':
         closing = true;
         return { id: req.id, ok: true, result: null };
@@ -213,6 +218,9 @@ port.on('message', (msg: IngestMessage) => {
   }
   const moved = evicted.length > 0 ? evicted : undefined;
   if (moved) evicted = [];
+  // Only Kafka mode shares links: other processes route by them too.
+  const made = router.takeMade();
+  const links = relay && made.length > 0 ? made : undefined;
   const done = async () => {
     if (closing) {
       router.close();
@@ -222,7 +230,7 @@ port.on('message', (msg: IngestMessage) => {
     if (!relay) return reply({ type: 'done', outcomes, ends, evicted: moved });
     const records = relay.take();
     port.postMessage(
-      { type: 'done', outcomes, ends, records, evicted: moved } satisfies IngestReply,
+      { type: 'done', outcomes, ends, records, evicted: moved, links } satisfies IngestReply,
       records.payloads.map((x) => x.buffer as ArrayBuffer),
     );
   };

@@ -2,6 +2,7 @@ import type { MessagePort } from 'node:worker_threads';
 import type { BatchResult, IngestLimits, ProjectKeys, Properties, WeftEvent } from '@weft/core';
 import type { RawBatch } from '@weft/ingest';
 import type { ClickHouseOptions } from '../clickhouse/client.js';
+import type { Link } from '../identity/router.js';
 import type { StoredEvent } from '../index/project-index.js';
 import type { SegmentChange } from '../segments/protocol.js';
 
@@ -116,6 +117,8 @@ export type IngestRequest =
       profile: Properties | null;
     }
   | { type: 'release'; id: number; partition: number; offset: number }
+  /** Kafka mode: identity links read from the links topic, up to offset `end`. */
+  | { type: 'learn'; id: number; links: Link[]; end: number }
   | { type: 'close'; id: number };
 
 /** main -> ingest worker: the requests of one event-loop turn, answered together. */
@@ -137,8 +140,10 @@ export type IngestReply =
       ends: number[];
       /** Kafka mode: the records to produce before the outcomes count as acknowledged. */
       records?: { partitions: number[]; payloads: Uint8Array[] };
-      /** Ids (`moveKey`) whose history this message evicted to another shard. */
-      evicted?: string[];
+      /** Ids (`moveKey`) whose history this message evicted to another shard, and that shard. */
+      evicted?: Array<{ key: string; from: number }>;
+      /** Kafka mode: identity links this message made, for the links topic. */
+      links?: Link[];
     };
 
 /** Names one evicted id across the ingest worker's reply and the shard's `moved`. */

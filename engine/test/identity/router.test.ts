@@ -127,4 +127,30 @@ describe('Router', () => {
       { project: 'p', id: anon, aliases: [], from: 3, to: 0 },
     ]);
   });
+
+  it('hands over the links it made, and routes by links learned from other processes without evicting', () => {
+    const anon = idOn('anon', 1);
+    const login = idOn('user', 3);
+    const other = idOn('dev', 2);
+    const here = new Router(routesFile(), 4);
+    route(here, identify(login, anon));
+    expect(here.takeMade()).toEqual([['p', anon, login]]);
+    expect(here.takeMade()).toEqual([]);
+
+    const path = routesFile();
+    const there = new Router(path, 4);
+    there.learn([['p', anon, login]]);
+    expect(there.shardOf('p', anon)).toBe(3);
+    // Its own link comes back through the topic too: nothing changes, nothing is written.
+    const size = readFileSync(path).length;
+    there.learn([['p', anon, login]]);
+    expect(readFileSync(path).length).toBe(size);
+    expect(there.takeMade()).toEqual([]);
+    // A later identify here builds on the learned link: the new device joins the login's person.
+    expect(route(there, identify(login, other))).toEqual({
+      shard: 3,
+      evictions: [{ project: 'p', id: other, aliases: [], from: 2, to: 3 }],
+    });
+    expect(new Router(path, 4).shardOf('p', anon)).toBe(3);
+  });
 });
