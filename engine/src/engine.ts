@@ -392,8 +392,18 @@ export class Engine {
       case 'moved': {
         // Append the evicted history to the target partition, then let the source shard
         // snapshot past its eviction.
-        const { project, distinctId, ids, to, events, profile } = msg;
-        this.ingestCall((id) => ({ type: 'move', id, project, distinctId, ids, to, events, profile })).then(
+        const { project, distinctId, ids, to, events, profile, set } = msg;
+        this.ingestCall((id) => ({
+          type: 'move',
+          id,
+          project,
+          distinctId,
+          ids,
+          to,
+          events,
+          profile,
+          set,
+        })).then(
           () => {
             this.shards[shard]?.postMessage({ type: 'moved-ack', count: 1 } satisfies ShardRequest);
             this.moveLanded(moveKey(project, distinctId));

@@ -1,3 +1,4 @@
+import type { Properties, PropValue } from '@weft/core';
 import { ANON_ID_PROPERTY, IDENTIFY_EVENT } from '@weft/core';
 import {
   type EventRecord,
@@ -9,13 +10,24 @@ import {
   PROP_STRING,
   PROP_TRUE,
 } from '../bus/event-codec.js';
-import type { ProjectIndex } from './project-index.js';
+import type { ProjectIndex, StoredEvent } from './project-index.js';
 import { ValueTable } from './value-table.js';
+
+/** Events of a departed id, to follow its person to partition `to`, with their profile updates. */
+export interface Forward {
+  id: string;
+  to: number;
+  events: StoredEvent[];
+  set: Properties | undefined;
+  once: Properties | undefined;
+}
 
 /**
  * Applies an events record to a project's index without building event objects: each
  * distinct string of the record is interned once, rows are written from ids. Duplicate
- * event ids (retries, replays) are skipped.
+ * event ids (retries, replays) are skipped. Events of an id whose person left for another
+ * partition (`ProjectIndex.departed`) are not applied but collected, as objects, into
+ * forwards for that partition.
  */
 class RecordApplier implements EventVisitor {
   private index!: ProjectIndex;
@@ -34,6 +46,10 @@ class RecordApplier implements EventVisitor {
   private ev = 0;
   private who = 0;
   private session = 0;
+  /** The current event, when its id departed: it is collected, not applied. */
+  private forwarding: StoredEvent | undefined;
+  private forwardTo = 0;
+  readonly forwards = new Map<string, Forward>();
   applied = 0;
 
   reset(index: ProjectIndex, rec: EventRecord): void {
@@ -47,6 +63,8 @@ class RecordApplier implements EventVisitor {
     this.users.fill(-1, 0, rec.strings.count);
     this.anonKey = index.values.stringId(ANON_ID_PROPERTY);
     this.applied = 0;
+    this.forwarding = undefined;
+    this.forwards.clear();
   }
 
   private valueId(i: number): number {
@@ -60,6 +78,19 @@ class RecordApplier implements EventVisitor {
   }
 
   event(time: number, hi: number, lo: number, ev: number, who: number, session: number): boolean {
+    this.forwarding = undefined;
+    if (this.index.departed.size > 0) {
+      const strings = this.rec.strings;
+      const to = this.index.departed.get(strings.get(who));
+      if (to !== undefined) {
+        // Deduplicated where it lands, not here.
+        this.forwarding = { event: strings.get(ev), time, properties: {}, idHi: hi, idLo: lo };
+        if (session !== NONE) this.forwarding.session_id = strings.get(session);
+        this.forwardTo = to;
+        this.who = who;
+        return true;
+      }
+    }
     if (!this.index.dedup.add(hi, lo)) return false;
     this.time = time;
     this.hi = hi;
@@ -73,6 +104,21 @@ class RecordApplier implements EventVisitor {
   }
 
   prop(key: number, type: number, str: number, num: number): void {
+    if (this.forwarding) {
+      const strings = this.rec.strings;
+      const value: PropValue =
+        type === PROP_STRING
+          ? strings.get(str)
+          : type === PROP_NUMBER
+            ? num
+            : type === PROP_TRUE
+              ? true
+              : type === PROP_FALSE
+                ? false
+                : null;
+      this.forwarding.properties[strings.get(key)] = value;
+      return;
+    }
     if (this.n + 2 > this.pairs.length) {
       const next = new Uint32Array(this.pairs.length * 2);
       next.set(this.pairs);
@@ -93,6 +139,10 @@ class RecordApplier implements EventVisitor {
   }
 
   end(setsAt: number): void {
+    if (this.forwarding) {
+      this.forward(this.forwarding, setsAt);
+      return;
+    }
     const index = this.index;
     const strings = this.rec.strings;
     let user = this.users[this.who]!;
@@ -114,6 +164,20 @@ class RecordApplier implements EventVisitor {
     this.applied++;
     observer?.applied(index, user, this.ev, sets);
   }
+
+  private forward(e: StoredEvent, setsAt: number): void {
+    const id = this.rec.strings.get(this.who);
+    let f = this.forwards.get(id);
+    if (!f)
+      this.forwards.set(id, (f = { id, to: this.forwardTo, events: [], set: undefined, once: undefined }));
+    f.events.push(e);
+    const [set, next] = this.rec.readProps(setsAt);
+    const [once] = this.rec.readProps(next);
+    // In event order: a later $set wins, an earlier $set_once does.
+    if (set) f.set = { ...f.set, ...set };
+    if (once) f.once = { ...once, ...f.once };
+    this.forwarding = undefined;
+  }
 }
 
 /** Told of every applied event, after its row and profile update (segments keep membership current). */
@@ -128,10 +192,15 @@ export function setApplyObserver(o: ApplyObserver | undefined): void {
 }
 
 const applier = new RecordApplier();
+const NO_FORWARDS: Forward[] = [];
 
-/** Applies the record's events in order; returns how many were new. */
-export function applyRecord(index: ProjectIndex, rec: EventRecord): number {
+/**
+ * Applies the record's events in order; returns how many were new, and the events of
+ * departed ids to forward (valid until the next call).
+ */
+export function applyRecord(index: ProjectIndex, rec: EventRecord): { applied: number; forwards: Forward[] } {
   applier.reset(index, rec);
   rec.visit(applier);
-  return applier.applied;
+  const forwards = applier.forwards.size > 0 ? [...applier.forwards.values()] : NO_FORWARDS;
+  return { applied: applier.applied, forwards };
 }

@@ -28,6 +28,8 @@ export interface MovedPerson {
   ids: string[];
   events: StoredEvent[];
   profile: Properties | undefined;
+  /** Forwarded events' `$set`s (the profile is applied as `$set_once`). */
+  set?: Properties;
 }
 
 /** Changes since the last snapshot that are not visible in the new rows alone. */
@@ -40,6 +42,8 @@ export interface PendingChanges {
   profiles: Set<number>;
   /** Users whose canonical id changed (a login id named an existing anonymous user). */
   renamed: Set<number>;
+  /** Ids that left for another partition, or came back (see `departed`). */
+  departures: Set<string>;
 }
 
 const NO_SESSION = ValueTable.NULL;
@@ -54,6 +58,12 @@ const MAX_PROP_COLUMNS = 4;
  */
 export class ProjectIndex {
   readonly values = new ValueTable();
+  /**
+   * Ids whose person an eviction sent to another partition, with that partition. Kafka mode:
+   * a collector that has not read the identify's link yet routes them here still, and their
+   * events go on to the person (see apply-record.ts). An id that comes back leaves the map.
+   */
+  readonly departed = new Map<string, number>();
   readonly time = f64(4096);
   readonly user = u32(4096);
   readonly event = u32(4096);
@@ -114,6 +124,7 @@ export class ProjectIndex {
       evicted: [],
       profiles: new Set(),
       renamed: new Set(),
+      departures: new Set(),
     };
   }
 
@@ -145,6 +156,7 @@ export class ProjectIndex {
       this.addRow(e.idHi, e.idLo, user, e.event, e.time, e.session_id, e.properties);
     }
     if (moved.profile) this.updateProfile(user, undefined, moved.profile);
+    if (moved.set) this.updateProfile(user, moved.set, undefined);
   }
 
   /**
@@ -167,8 +179,13 @@ export class ProjectIndex {
       n = this.addUser(distinctId);
       this.ids.set(distinctId, n);
       this.pending.newIds.push([distinctId, n]);
+      this.returned(distinctId);
     }
     return n;
+  }
+
+  private returned(distinctId: string): void {
+    if (this.departed.size > 0 && this.departed.delete(distinctId)) this.pending.departures.add(distinctId);
   }
 
   /** Links the anonymous id of an `$identify` to its login id (DESIGN §4). */
@@ -231,6 +248,7 @@ export class ProjectIndex {
     else this.multiIds.set(n, [this.names[n]!, distinctId]);
     this.ids.set(distinctId, n);
     this.pending.newIds.push([distinctId, n]);
+    this.returned(distinctId);
     this.personChanges?.add(n);
   }
 
@@ -263,10 +281,18 @@ export class ProjectIndex {
 
   /**
    * Removes a user and returns it so another shard can take it (an anonymous id identified as
-   * a login id that lives elsewhere). The ids that pointed at it are forgotten here.
+   * a login id that lives elsewhere). The ids that pointed at it are forgotten here; given
+   * the partition `to` (Kafka mode, where other collectors may still route them here), they
+   * are remembered as departed there.
    */
-  evict(distinctId: string): MovedPerson | undefined {
+  evict(distinctId: string, to?: number): MovedPerson | undefined {
     const n = this.ids.get(distinctId);
+    if (to !== undefined) {
+      for (const id of n === undefined ? [distinctId] : this.idsOf(n)) {
+        this.departed.set(id, to);
+        this.pending.departures.add(id);
+      }
+    }
     if (n === undefined) return undefined;
     const ids = [...this.idsOf(n)];
     const rows = this.userRows(n);

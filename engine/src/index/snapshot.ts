@@ -33,6 +33,9 @@ function strings(values: string[]) {
   );
 }
 
+/** In the `departed` table: the id left, then came back here. */
+const CAME_BACK = 0xffffffff;
+
 const KIND_STRING = 0;
 const KIND_NUMBER = 1;
 const KIND_OTHER = 2;
@@ -99,6 +102,14 @@ function deltaTables(index: ProjectIndex): Map<string, Uint8Array> {
     table({
       no: makeVector(Uint32Array.from(renamed)),
       name: strings(renamed.map((u) => index.names[u]!)),
+    }),
+  );
+  const departures = [...p.departures];
+  tables.set(
+    'departed',
+    table({
+      id: strings(departures),
+      to: makeVector(Uint32Array.from(departures, (id) => index.departed.get(id) ?? CAME_BACK)),
     }),
   );
   tables.set(
@@ -169,7 +180,13 @@ export function writeSnapshot(
     const changed =
       p.fromRow !== index.rowCount ||
       p.fromValue !== index.values.size ||
-      p.newIds.length + p.remaps.length + p.evicted.length + p.profiles.size + p.renamed.size > 0;
+      p.newIds.length +
+        p.remaps.length +
+        p.evicted.length +
+        p.profiles.size +
+        p.renamed.size +
+        p.departures.size >
+        0;
     if (!changed) continue;
     for (const [name, bytes] of deltaTables(index)) entries.set(`${index.project}\u0000${name}`, bytes);
     written.push(index);
@@ -273,6 +290,16 @@ function applyDelta(index: ProjectIndex, tables: Map<string, Table>, evicted: Se
     evicted.add(n);
     for (const [id, m] of index.ids) if (m === n) index.ids.delete(id);
     index.names[n] = '';
+  }
+  // Absent from snapshots older than departed ids.
+  const departed = tables.get('departed');
+  if (departed) {
+    const ids = stringColumn(departed, 'id');
+    const to = column(departed, 'to');
+    for (let i = 0; i < ids.length; i++) {
+      if (to[i] === CAME_BACK) index.departed.delete(ids[i]!);
+      else index.departed.set(ids[i]!, to[i]!);
+    }
   }
   const profiles = tables.get('profiles')!;
   const pNos = column(profiles, 'no');

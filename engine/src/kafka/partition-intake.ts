@@ -48,7 +48,10 @@ function controlProblem(payload: Uint8Array): string | undefined {
         ? Number.isInteger(r.to)
         : r.k === 'a'
           ? isStrings(r.ids)
-          : r.k === 'm' && Array.isArray(r.ev) && (r.ids === undefined || isStrings(r.ids));
+          : r.k === 'm' &&
+            Array.isArray(r.ev) &&
+            (r.ids === undefined || isStrings(r.ids)) &&
+            (r.set === undefined || (typeof r.set === 'object' && r.set !== null));
     return ok ? undefined : `control record kind ${String(r.k)} is malformed`;
   } catch (err) {
     return `control record does not decode: ${(err as Error).message}`;

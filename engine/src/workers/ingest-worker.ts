@@ -182,8 +182,8 @@ function handle(req: IngestRequest): IngestOutcome {
         // first, or the eviction was replayed after a crash): its history follows it there.
         // Another process's router may not know the person (routes are per process).
         const to = router.placed(req.project, req.distinctId) ?? req.to;
-        const { project: p, distinctId: id, ids, events: ev, profile: prof } = req;
-        append(to, control({ k: 'm', p, id, ids, ev, prof }));
+        const { project: p, distinctId: id, ids, events: ev, profile: prof, set } = req;
+        append(to, control(set ? { k: 'm', p, id, ids, ev, prof, set } : { k: 'm', p, id, ids, ev, prof }));
         return { id: req.id, ok: true, result: null };
       }
       case 'release':

@@ -14,7 +14,16 @@ import type { SegmentChange } from '../segments/protocol.js';
 export type BusRecord =
   | { k: 'x'; p: string; id: string; to: number }
   | { k: 'a'; p: string; id: string; ids: string[] }
-  | { k: 'm'; p: string; id: string; ids?: string[]; ev: StoredEvent[]; prof: Properties | null };
+  | {
+      k: 'm';
+      p: string;
+      id: string;
+      ids?: string[];
+      ev: StoredEvent[];
+      prof: Properties | null;
+      /** Forwarded events' `$set`s, applied over the profile (`prof` is applied as `$set_once`). */
+      set?: Properties;
+    };
 
 export interface ShardWorkerData {
   shard: number;
@@ -100,6 +109,7 @@ export type ShardReply =
       to: number;
       events: StoredEvent[];
       profile: Properties | null;
+      set?: Properties;
     };
 
 /** One unit of work for the ingest worker; several travel in one message. */
@@ -115,6 +125,7 @@ export type IngestRequest =
       to: number;
       events: StoredEvent[];
       profile: Properties | null;
+      set?: Properties;
     }
   | { type: 'release'; id: number; partition: number; offset: number }
   /** Kafka mode: identity links read from the links topic, up to offset `end`. */

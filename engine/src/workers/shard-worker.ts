@@ -84,13 +84,33 @@ setApplyObserver(segments);
 function apply(payload: Uint8Array): void {
   if (payload[0] === RECORD_EVENTS) {
     const rec = new EventRecord(payload);
-    applyRecord(project(rec.project), rec);
+    const { forwards } = applyRecord(project(rec.project), rec);
+    // Events of ids that left with their person (routed here by a collector that had not
+    // learned the link yet) follow it, as a move of no ids; snapshots wait for them to land.
+    for (const f of forwards) {
+      unconfirmedMoves++;
+      send({
+        type: 'moved',
+        project: rec.project,
+        distinctId: f.id,
+        ids: [],
+        to: f.to,
+        events: f.events,
+        profile: f.once ?? null,
+        set: f.set,
+      });
+    }
     return;
   }
   const record = unpackr.unpack(payload.subarray(1)) as BusRecord;
   const index = project(record.p);
   if (record.k === 'm') {
-    const moved = { ids: record.ids ?? [], events: record.ev, profile: record.prof ?? undefined };
+    const moved = {
+      ids: record.ids ?? [],
+      events: record.ev,
+      profile: record.prof ?? undefined,
+      set: record.set,
+    };
     index.applyMoved(record.id, moved);
     segments.of(index).movedIn(record.id);
   } else if (record.k === 'a') {
@@ -99,7 +119,8 @@ function apply(payload: Uint8Array): void {
   } else {
     segments.of(index).evicting(record.id);
     // The id was identified as a login id living on another shard: hand its person over.
-    const moved = index.evict(record.id);
+    // On Kafka, collectors that have not read the link yet may still route its ids here.
+    const moved = index.evict(record.id, data.source === 'kafka' ? record.to : undefined);
     unconfirmedMoves++;
     send({
       type: 'moved',

@@ -3,8 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shardOf } from '@weft/core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { EventEncoder } from '../../src/bus/event-codec.js';
+import { hashEventId, projectSeeds } from '../../src/index/dedup-table.js';
 import { postBatch, type ServerProcess, startServerProcess } from '../e2e/server-process.js';
-import { call, clickhouseOf, eventually, freePort, kafkaEnv, owned } from './kafka-env.js';
+import { call, clickhouseOf, eventually, freePort, kafkaEnv, owned, produce, producer } from './kafka-env.js';
 
 const root = mkdtempSync(join(tmpdir(), 'weft-kafka-identity-'));
 const running: ServerProcess[] = [];
@@ -54,7 +56,7 @@ async function timeline(url: string, id: string): Promise<string[]> {
 }
 
 describe('identity links shared by engine processes through Kafka', () => {
-  it('an id identified through one collector reaches its person through the other', async () => {
+  it('an id identified through one collector reaches its person through the other, and events routed before the link follow it', async () => {
     const [pa, pb] = [await freePort(), await freePort()];
     const a = await start('a', pa, pb);
     const b = await start('b', pb, pa);
@@ -110,5 +112,50 @@ describe('identity links shared by engine processes through Kafka', () => {
         expect({ anon, events: await timeline(url, anon) }).toEqual({ anon, events: whole });
       }
     }
+
+    // A collector that has not read a link yet routes the anonymous id by its hash, to the
+    // partition its person left: those events follow the person there.
+    const late = people.slice(0, 4).map(({ anon }, i) => ({
+      event_id: `ki-late-${i}`,
+      project: 'default',
+      event: 'ki_late',
+      distinct_id: anon,
+      time: T + 3000 + i,
+      received_at: T + 3000 + i,
+      properties: { step: i },
+      $set: { ki_plan: 'late' },
+    }));
+    const p = await producer(env.KAFKA_BROKERS!);
+    try {
+      const seeds = projectSeeds('default');
+      for (const e of late) {
+        const hashes = new Uint32Array(2);
+        hashEventId(seeds, e.event_id, hashes, 0);
+        const bytes = new EventEncoder().encode('default', [e], hashes);
+        await produce(p, env.KAFKA_TOPIC!, shardOf('default', e.distinct_id, 4), Buffer.from(bytes));
+      }
+    } finally {
+      p.disconnect();
+    }
+    for (const { login } of people.slice(0, 4)) {
+      await eventually(
+        `${login}'s late event follows the person`,
+        () => timeline(b.url, login),
+        (events) => events.join() === [...whole, 'ki_late'].join(),
+        20_000,
+      );
+      const user = await call(a.url, 'GET', `/v1/users/${login}`);
+      expect((user.body as { properties: Record<string, unknown> }).properties).toMatchObject({
+        ki_plan: 'late',
+      });
+    }
+    const counted = await call(a.url, 'POST', '/v1/query/events', {
+      events: [{ event: 'ki_late' }],
+      metric: 'uniques',
+      from: '2026-08-01',
+      to: '2026-08-02',
+      interval: 'day',
+    });
+    expect(counted.body).toMatchObject({ series: [{ total: 4 }] });
   }, 180_000);
 });
