@@ -8,26 +8,16 @@ import { applyRecord } from '../../src/index/apply-record.js';
 import { eventIdHash } from '../../src/index/dedup-table.js';
 import { ProjectIndex } from '../../src/index/project-index.js';
 import { loadSnapshot, readManifest, writeSnapshot } from '../../src/index/snapshot.js';
+import { ev } from './events.js';
 
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-let seq = 0;
-function ev(distinct_id: string, event: string, extra: Partial<WeftEvent> = {}): WeftEvent {
-  const time = 1_000 + seq;
-  return {
-    event_id: `ar-${seq++}`,
-    project: 'p',
-    event,
-    distinct_id,
-    time,
-    received_at: time,
-    properties: {},
-    ...extra,
-  };
-}
+let clock = 1_000;
+const at = (distinct_id: string, event: string, extra: Partial<WeftEvent> = {}) =>
+  ev(distinct_id, event, clock++, extra);
 
 function record(events: WeftEvent[]): EventRecord {
   const hashes = new Uint32Array(events.length * 2);
@@ -38,10 +28,10 @@ function record(events: WeftEvent[]): EventRecord {
 describe('applyRecord', () => {
   it('collects the events of departed ids for their partition instead of applying them', () => {
     const idx = new ProjectIndex('p');
-    applyRecord(idx, record([ev('anon', 'browse')]));
+    applyRecord(idx, record([at('anon', 'browse')]));
     // The anonymous id was identified on partition 3: its person leaves, its id is remembered.
     expect(idx.evict('anon', 3)?.events.map((e) => e.event)).toEqual(['browse']);
-    const late = ev('anon', 'buy', {
+    const late = at('anon', 'buy', {
       session_id: 's1',
       properties: { price: 5, ok: true, tag: 'x', none: null },
     });
@@ -49,9 +39,9 @@ describe('applyRecord', () => {
       idx,
       record([
         late,
-        ev('other', 'view'),
-        ev('anon', 'set', { $set: { plan: 'pro' }, $set_once: { first: 'a' } }),
-        ev('anon', 'set', { $set: { plan: 'max' }, $set_once: { first: 'b' } }),
+        at('other', 'view'),
+        at('anon', 'set', { $set: { plan: 'pro' }, $set_once: { first: 'a' } }),
+        at('anon', 'set', { $set: { plan: 'max' }, $set_once: { first: 'b' } }),
       ]),
     );
     expect(result.applied).toBe(1);
@@ -70,7 +60,7 @@ describe('applyRecord', () => {
     });
     expect(f!.events.map((e) => e.event)).toEqual(['buy', 'set', 'set']);
     // Without a partition (embedded mode: one router), an eviction remembers nothing.
-    applyRecord(idx, record([ev('solo', 'view')]));
+    applyRecord(idx, record([at('solo', 'view')]));
     idx.evict('solo');
     expect(idx.departed.has('solo')).toBe(false);
   });
@@ -79,14 +69,14 @@ describe('applyRecord', () => {
     const dir = mkdtempSync(join(tmpdir(), 'weft-departed-'));
     dirs.push(dir);
     const idx = new ProjectIndex('p');
-    applyRecord(idx, record([ev('a', 'view'), ev('b', 'view')]));
+    applyRecord(idx, record([at('a', 'view'), at('b', 'view')]));
     idx.evict('a', 1);
     idx.evict('b', 2);
     let manifest = writeSnapshot(dir, [idx], readManifest(dir), 10);
     // b's person moves back here later (a chain of identifies): its events apply again.
     idx.applyMoved('b', { ids: [], events: [], profile: undefined });
     expect(idx.departed.has('b')).toBe(false);
-    expect(applyRecord(idx, record([ev('b', 'again')])).forwards).toEqual([]);
+    expect(applyRecord(idx, record([at('b', 'again')])).forwards).toEqual([]);
     manifest = writeSnapshot(dir, [idx], manifest, 20);
     const loaded = loadSnapshot(dir, readManifest(dir)).get('p')!;
     expect([...loaded.departed]).toEqual([['a', 1]]);

@@ -1,28 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { WeftEvent } from '@weft/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProjectIndex } from '../../src/index/project-index.js';
 import { loadSnapshot, readManifest, writeSnapshot } from '../../src/index/snapshot.js';
+import { ev } from './events.js';
 
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
-let seq = 0;
-function ev(distinct_id: string, event: string, time: number, extra: Partial<WeftEvent> = {}): WeftEvent {
-  return {
-    event_id: `e${seq++}`,
-    project: 'p',
-    event,
-    distinct_id,
-    time,
-    received_at: time,
-    properties: {},
-    ...extra,
-  };
-}
 
 function view(idx: ProjectIndex) {
   const users = [...idx.ids.keys()].sort();

@@ -1,43 +1,18 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shardOf } from '@weft/core';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ChangeLog } from '../../src/segments/change-log.js';
-import { postBatch, SECRET_KEY, type ServerProcess, startServerProcess } from '../e2e/server-process.js';
-import { call, clickhouseOf, eventually, freePort, kafkaEnv, owned } from './kafka-env.js';
+import { postBatch, SECRET_KEY } from '../e2e/server-process.js';
+import { call, eventually, freePort, owned, processSuite } from './kafka-env.js';
 
-const root = mkdtempSync(join(tmpdir(), 'weft-kafka-changes-'));
-const running: ServerProcess[] = [];
-const env = kafkaEnv('changes');
+const { root, start } = processSuite('changes');
 let receiver: Server | undefined;
 
-afterEach((ctx) => {
-  if (ctx.task.result?.state !== 'fail') return;
-  for (const s of running) console.error(`--- server ${s.url} (exit ${s.child.exitCode})\n${s.output()}`);
-});
-
-afterAll(async () => {
+afterAll(() => {
   receiver?.close();
-  await Promise.all(running.map((s) => s.stop()));
-  const ch = clickhouseOf(env);
-  await ch.command(`DROP DATABASE IF EXISTS \`${env.CLICKHOUSE_DATABASE}\``);
-  await ch.close();
-  rmSync(root, { recursive: true, force: true });
 });
-
-async function start(dir: string, port: number, peer: number): Promise<ServerProcess> {
-  const s = await startServerProcess(join(root, dir), {
-    ...env,
-    WEFT_PORT: String(port),
-    WEFT_PEERS: `http://127.0.0.1:${peer}`,
-    WEFT_PARTITION_DIR: join(root, 'partitions'),
-  });
-  running.push(s);
-  return s;
-}
 
 interface StreamedChange {
   id: number;

@@ -1,8 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import Kafka from 'node-rdkafka';
+import { afterAll, afterEach } from 'vitest';
 import { ClickHouse } from '../../src/clickhouse/client.js';
-import { SECRET_KEY } from '../e2e/server-process.js';
+import { SECRET_KEY, type ServerProcess, startServerProcess } from '../e2e/server-process.js';
 
 /** Broker and ClickHouse the global setup brought up (or the user preset). */
 export function services(): { brokers: string; clickhouse: string } {
@@ -148,4 +152,37 @@ export async function call(url: string, method: string, path: string, body?: unk
     // CSV and the like stay text.
   }
   return { status: res.status, body: json as Record<string, unknown>, text };
+}
+
+/**
+ * Engine processes of one suite on a Kafka topic and ClickHouse database of their own: the
+ * servers' output is printed when a test fails, and everything is stopped and dropped after
+ * the suite. `start` runs one process as the peer of the one on `peer`.
+ */
+export function processSuite(name: string) {
+  const root = mkdtempSync(join(tmpdir(), `weft-kafka-${name}-`));
+  const env = kafkaEnv(name);
+  const running: ServerProcess[] = [];
+  afterEach((ctx) => {
+    if (ctx.task.result?.state !== 'fail') return;
+    for (const s of running) console.error(`--- server ${s.url} (exit ${s.child.exitCode})\n${s.output()}`);
+  });
+  afterAll(async () => {
+    await Promise.all(running.map((s) => s.stop()));
+    const ch = clickhouseOf(env);
+    await ch.command(`DROP DATABASE IF EXISTS \`${env.CLICKHOUSE_DATABASE}\``);
+    await ch.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+  async function start(dir: string, port: number, peer: number): Promise<ServerProcess> {
+    const s = await startServerProcess(join(root, dir), {
+      ...env,
+      WEFT_PORT: String(port),
+      WEFT_PEERS: `http://127.0.0.1:${peer}`,
+      WEFT_PARTITION_DIR: join(root, 'partitions'),
+    });
+    running.push(s);
+    return s;
+  }
+  return { root, env, start };
 }

@@ -1,40 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { shardOf } from '@weft/core';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EventEncoder } from '../../src/bus/event-codec.js';
 import { hashEventId, projectSeeds } from '../../src/index/dedup-table.js';
-import { postBatch, type ServerProcess, startServerProcess } from '../e2e/server-process.js';
-import { call, clickhouseOf, eventually, freePort, kafkaEnv, owned, produce, producer } from './kafka-env.js';
+import { postBatch } from '../e2e/server-process.js';
+import { call, eventually, freePort, owned, processSuite, produce, producer } from './kafka-env.js';
 
-const root = mkdtempSync(join(tmpdir(), 'weft-kafka-identity-'));
-const running: ServerProcess[] = [];
-const env = kafkaEnv('identity');
-
-afterEach((ctx) => {
-  if (ctx.task.result?.state !== 'fail') return;
-  for (const s of running) console.error(`--- server ${s.url} (exit ${s.child.exitCode})\n${s.output()}`);
-});
-
-afterAll(async () => {
-  await Promise.all(running.map((s) => s.stop()));
-  const ch = clickhouseOf(env);
-  await ch.command(`DROP DATABASE IF EXISTS \`${env.CLICKHOUSE_DATABASE}\``);
-  await ch.close();
-  rmSync(root, { recursive: true, force: true });
-});
-
-async function start(dir: string, port: number, peer: number): Promise<ServerProcess> {
-  const s = await startServerProcess(join(root, dir), {
-    ...env,
-    WEFT_PORT: String(port),
-    WEFT_PEERS: `http://127.0.0.1:${peer}`,
-    WEFT_PARTITION_DIR: join(root, 'partitions'),
-  });
-  running.push(s);
-  return s;
-}
+const { env, start } = processSuite('identity');
 
 const T = Date.UTC(2026, 7, 1);
 

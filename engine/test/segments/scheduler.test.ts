@@ -26,6 +26,20 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
+/** A scheduled segment that runs daily at 05:30 UTC, last edited three days before T0. */
+function dailyAt0530(id: string): Segment {
+  return {
+    id,
+    name: id,
+    mode: 'scheduled',
+    definition: { did: 'visit' },
+    schedule: '30 5 * * *',
+    tz: 'UTC',
+    created_at: T0 - 3 * DAY,
+    updated_at: T0 - 3 * DAY,
+  };
+}
+
 /** Shards that count the runs they are asked for. */
 class CountingShards implements ShardQueries {
   readonly runs: number[] = [];
@@ -42,16 +56,7 @@ describe('segment scheduler', () => {
     const clock = { t: T0 };
     const shards = new CountingShards(clock);
     const store = new SegmentStore(dir);
-    const seg: Segment = {
-      id: 'seg_daily',
-      name: 'daily',
-      mode: 'scheduled',
-      definition: { did: 'visit' },
-      schedule: '30 5 * * *',
-      tz: 'UTC',
-      created_at: T0 - 3 * DAY,
-      updated_at: T0 - 3 * DAY,
-    };
+    const seg = dailyAt0530('seg_daily');
     store.put('p', seg);
     const history = new SizeHistory(join(dir, 'sizes.ndjson'));
     const start = (): SegmentScheduler => {
@@ -128,16 +133,7 @@ describe('segment scheduler', () => {
     const clock = { t: T0 };
     const shards = new CountingShards(clock);
     const store = new SegmentStore(dir);
-    store.put('p', {
-      id: 'seg_due',
-      name: 'due',
-      mode: 'scheduled',
-      definition: { did: 'visit' },
-      schedule: '30 5 * * *',
-      tz: 'UTC',
-      created_at: T0 - 3 * DAY,
-      updated_at: T0 - 3 * DAY,
-    });
+    store.put('p', dailyAt0530('seg_due'));
     const history = new SizeHistory(join(dir, 'sizes.ndjson'));
     const runs = new LastRuns(join(dir, 'last-runs.json'));
     const leading = { now: false };
