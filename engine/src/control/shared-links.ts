@@ -19,7 +19,7 @@ function isLink(v: unknown): v is Link {
  * through one collector routes to its person's partition through any other. The process
  * that routed the identify evicts the person; the others only route by the link. Until a
  * process has read a link (tens of milliseconds), it still routes the anonymous id by its
- * hash, so events of that id sent through it in that moment stay with the old partition.
+ * hash, to the partition the person left, whose shard sends those events on (apply-record.ts).
  */
 export class SharedLinks {
   private readonly writes: QueuedWrites<Link>;
